@@ -1,0 +1,1 @@
+"""nexios_auth_di: DI-based authentication for Nexios."""

@@ -1,0 +1,147 @@
+"""One exception tree for the whole package.
+
+Every error a request can meet is an ``HTTPAuthError``: it carries the status, a *public*
+detail that is safe to send, the response headers, and a private ``reason`` that goes to
+logs and audit events only. Setup mistakes live on their own branch
+(``ConfigurationError``) because they are the developer's to fix, not the client's.
+
+The HTTP errors also subclass Nexios's ``HTTPException``, so an app that never calls
+``install()`` still answers with the right status instead of a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from nexios.exceptions import HTTPException
+
+__all__ = [
+    "AuthError",
+    "AuthenticationFailed",
+    "BadRequest",
+    "CSRFFailed",
+    "ConfigurationError",
+    "HTTPAuthError",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "StoreUnavailable",
+    "Throttled",
+    "TokenError",
+    "TokenReused",
+    "TokenRevoked",
+]
+
+
+class AuthError(Exception):
+    """Root of every exception this package raises."""
+
+
+class ConfigurationError(AuthError, ValueError):
+    """The app was wired or configured wrongly; raised at setup, never per request."""
+
+
+class HTTPAuthError(AuthError, HTTPException):
+    """An error that becomes an HTTP response.
+
+    ``detail`` is what the client sees; ``reason`` is for logs only and must never be
+    rendered, because it says *why* a credential failed.
+    """
+
+    status_code: int = 400
+    default_detail: str = "Bad request"
+    error_code: str = "bad_request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        HTTPException.__init__(
+            self, self.status_code, detail or self.default_detail, dict(headers or {})
+        )
+        self.reason = reason or self.error_code
+
+    def body(self) -> dict[str, str]:
+        """The JSON body of the default response: a stable code and the public detail."""
+        return {"error": self.error_code, "detail": str(self.detail)}
+
+
+class BadRequest(HTTPAuthError):
+    """Malformed input: a body, header or cookie that cannot be parsed."""
+
+
+class PayloadTooLarge(HTTPAuthError):
+    """A body or credential over its size limit."""
+
+    status_code = 413
+    default_detail = "Payload too large"
+    error_code = "payload_too_large"
+
+
+class AuthenticationFailed(HTTPAuthError):
+    """401: no usable credential. The body is the same whatever the cause."""
+
+    status_code = 401
+    default_detail = "Authentication required"
+    error_code = "not_authenticated"
+
+
+class TokenError(AuthenticationFailed):
+    """A token was presented and refused (bad signature, expired, wrong type...)."""
+
+    def __init__(self, reason: str = "invalid_token") -> None:
+        super().__init__(reason=reason)
+
+
+class TokenRevoked(TokenError):
+    """The token's ``jti``, family or subject was revoked."""
+
+    def __init__(self, reason: str = "revoked") -> None:
+        super().__init__(reason)
+
+
+class TokenReused(TokenRevoked):
+    """A spent refresh token came back: its whole family is now revoked."""
+
+    def __init__(self, reason: str = "refresh_reused") -> None:
+        super().__init__(reason)
+
+
+class PermissionDenied(HTTPAuthError):
+    """403: the user is known but may not do this."""
+
+    status_code = 403
+    default_detail = "Permission denied"
+    error_code = "permission_denied"
+
+
+class CSRFFailed(PermissionDenied):
+    """403: an unsafe request authenticated by cookie lacked a valid CSRF token."""
+
+    default_detail = "CSRF token missing or invalid"
+    error_code = "csrf_failed"
+
+
+class Throttled(HTTPAuthError):
+    """429: too many attempts; ``retry_after`` is whole seconds."""
+
+    status_code = 429
+    default_detail = "Too many requests"
+    error_code = "throttled"
+
+    def __init__(self, retry_after: float, *, reason: str | None = None) -> None:
+        self.retry_after = max(1, int(-(-retry_after // 1)))
+        super().__init__(headers={"Retry-After": str(self.retry_after)}, reason=reason)
+
+
+class StoreUnavailable(HTTPAuthError):
+    """503: a store could not be reached; we fail closed, never open."""
+
+    status_code = 503
+    default_detail = "Service temporarily unavailable"
+    error_code = "store_unavailable"
+
+    def __init__(self, reason: str = "store_unavailable") -> None:
+        super().__init__(headers={"Retry-After": "1"}, reason=reason)
