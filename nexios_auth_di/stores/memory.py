@@ -17,6 +17,7 @@ from typing import Any
 from .protocols import ApiKeyRecord, SpendResult
 
 __all__ = [
+    "MIN_MARKER_TTL",
     "ExpiringDict",
     "MemoryApiKeyStore",
     "MemoryRefreshFamilyStore",
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
+
+#: Spent/revoked markers live at least this long, even for an already-expired token, so
+#: "exactly one caller gets OK" holds for every input (the same floor in every engine).
+MIN_MARKER_TTL = 1.0
 
 
 class ExpiringDict:
@@ -50,6 +55,13 @@ class ExpiringDict:
             del self._data[key]
             return default
         return item[1]
+
+    def deadline(self, key: str) -> float | None:
+        """When ``key`` expires, or ``None`` if it is absent or already expired."""
+        item = self._data.get(key)
+        if item is None or item[0] <= self._clock():
+            return None
+        return item[0]
 
     def pop(self, key: str, default: Any = None) -> Any:
         item = self._data.pop(key, None)
@@ -93,9 +105,12 @@ class MemoryRevocationStore:
             self._jtis.set(jti, True, expires_at)
 
     async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
+        # keep the latest mark *and* the longest deadline: a second, shorter-lived
+        # "log out everywhere" must not cut short the protection of the first
         current = self._not_before.get(subject)
-        if current is None or not_before > current:
-            self._not_before.set(subject, not_before, self._clock() + ttl)
+        deadline = max(self._clock() + ttl, self._not_before.deadline(subject) or 0.0)
+        mark = not_before if current is None else max(current, not_before)
+        self._not_before.set(subject, mark, deadline)
 
     async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
         if self._jtis.get(jti, False):
@@ -121,11 +136,12 @@ class MemoryRefreshFamilyStore:
         key = f"{family}:{jti}"
         if self._spent.get(key, False):
             return SpendResult.REUSED
-        self._spent.set(key, True, expires_at)
+        self._spent.set(key, True, max(expires_at, self._clock() + MIN_MARKER_TTL))
         return SpendResult.OK
 
     async def revoke_family(self, family: str, expires_at: float) -> None:
-        self._revoked.set(family, True, max(expires_at, self._clock() + 1))
+        deadline = max(expires_at, self._clock() + MIN_MARKER_TTL)
+        self._revoked.set(family, True, max(deadline, self._revoked.deadline(family) or 0.0))
 
 
 class MemorySessionStore:
@@ -157,21 +173,21 @@ class MemorySessionStore:
 
 
 class MemoryApiKeyStore:
-    """API-key records by id."""
+    """API-key records by id. Records are deep-copied in and out (``extra`` is a dict)."""
 
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
         self._records: dict[str, ApiKeyRecord] = {}
 
     async def put(self, record: ApiKeyRecord) -> None:
-        self._records[record.key_id] = copy.copy(record)
+        self._records[record.key_id] = copy.deepcopy(record)
 
     async def get(self, key_id: str) -> ApiKeyRecord | None:
         record = self._records.get(key_id)
-        return None if record is None else copy.copy(record)
+        return None if record is None else copy.deepcopy(record)
 
     async def list_for_owner(self, owner: str) -> list[ApiKeyRecord]:
-        return [copy.copy(r) for r in self._records.values() if r.owner == owner]
+        return [copy.deepcopy(r) for r in self._records.values() if r.owner == owner]
 
     async def revoke(self, key_id: str) -> bool:
         record = self._records.get(key_id)

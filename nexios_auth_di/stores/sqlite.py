@@ -1,0 +1,352 @@
+"""SQLite stores (aiosqlite): persistent state for one host, no server to run.
+
+One ``SqliteDatabase`` owns one file and one connection, shared by the four stores. The
+connection runs in autocommit mode and every operation is a *single* SQL statement, so
+each one is atomic (also across processes sharing the file) and a cancelled request can
+never leave a transaction open. WAL mode lets readers run while a writer commits.
+Expired rows are ignored by every lookup and deleted in bulk every ``purge_every`` writes
+or ``purge_interval`` seconds, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from ..exceptions import StoreUnavailable
+from .memory import MIN_MARKER_TTL
+from .protocols import ApiKeyRecord, SpendResult
+
+__all__ = [
+    "SqliteApiKeyStore",
+    "SqliteDatabase",
+    "SqliteRefreshFamilyStore",
+    "SqliteRevocationStore",
+    "SqliteSessionStore",
+]
+
+Clock = Callable[[], float]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS revoked_jti (
+    jti TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS revoked_jti_exp ON revoked_jti (expires_at);
+CREATE TABLE IF NOT EXISTS subject_not_before (
+    subject TEXT PRIMARY KEY, not_before REAL NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS subject_not_before_exp ON subject_not_before (expires_at);
+CREATE TABLE IF NOT EXISTS spent_refresh (
+    family TEXT NOT NULL, jti TEXT NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (family, jti)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS spent_refresh_exp ON spent_refresh (expires_at);
+CREATE TABLE IF NOT EXISTS revoked_family (
+    family TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS revoked_family_exp ON revoked_family (expires_at);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, subject TEXT, data TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_subject ON sessions (subject);
+CREATE INDEX IF NOT EXISTS sessions_exp ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY, prefix TEXT NOT NULL, owner TEXT NOT NULL,
+    secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, name TEXT NOT NULL,
+    created_at REAL NOT NULL, expires_at REAL, revoked INTEGER NOT NULL,
+    last_used REAL, extra TEXT NOT NULL, purge_at REAL);
+CREATE INDEX IF NOT EXISTS api_keys_owner ON api_keys (owner);
+CREATE INDEX IF NOT EXISTS api_keys_purge ON api_keys (purge_at);
+"""
+
+_PURGE = (
+    "DELETE FROM revoked_jti WHERE expires_at <= ?",
+    "DELETE FROM subject_not_before WHERE expires_at <= ?",
+    "DELETE FROM spent_refresh WHERE expires_at <= ?",
+    "DELETE FROM revoked_family WHERE expires_at <= ?",
+    "DELETE FROM sessions WHERE expires_at <= ?",
+    "DELETE FROM api_keys WHERE purge_at IS NOT NULL AND purge_at <= ?",
+)
+
+#: What the driver raises when the file cannot be used: locked past the busy timeout,
+#: disk I/O, a closed connection (aiosqlite raises ValueError for that).
+_DB_ERRORS = (sqlite3.Error, OSError, ValueError)
+
+
+class SqliteDatabase:
+    """The file, its single connection and the purge schedule, shared by the stores.
+
+    The connection opens lazily on first use inside the running loop; ``close()`` is
+    final (later calls raise ``StoreUnavailable``). Expired API-key records are kept
+    ``api_key_retention`` seconds past their expiry so owners can still see them.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock = time.time,
+        busy_timeout: float = 5.0,
+        purge_every: int = 1000,
+        purge_interval: float = 60.0,
+        api_key_retention: float = 30 * 86400.0,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.clock = clock
+        self.busy_timeout = busy_timeout
+        self.api_key_retention = api_key_retention
+        self._purge_every = purge_every
+        self._purge_interval = purge_interval
+        self._conn: aiosqlite.Connection | None = None
+        self._open_lock: asyncio.Lock | None = None
+        self._closed = False
+        self._writes = 0
+        self._last_purge = clock()
+
+    async def _connection(self) -> aiosqlite.Connection:
+        if self._closed:
+            raise StoreUnavailable("sqlite_closed")
+        if self._conn is not None:
+            return self._conn
+        if self._open_lock is None:
+            self._open_lock = asyncio.Lock()
+        async with self._open_lock:
+            if self._conn is None:
+                self._conn = await self._open()
+        return self._conn
+
+    async def _open(self) -> aiosqlite.Connection:
+        conn = None
+        try:
+            conn = await aiosqlite.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None
+            )
+            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.executescript(_SCHEMA)
+        except _DB_ERRORS as exc:
+            if conn is not None:
+                await conn.close()
+            raise StoreUnavailable(f"sqlite_open: {exc}") from exc
+        return conn
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows; driver errors become ``StoreUnavailable``."""
+        conn = await self._connection()
+        try:
+            rows = await conn.execute_fetchall(sql, params)
+        except _DB_ERRORS as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        return [tuple(row) for row in rows]
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """``fetch`` for a statement that changes data; may run the periodic purge."""
+        rows = await self.fetch(sql, params)
+        self._writes += 1
+        now = self.clock()
+        if self._writes >= self._purge_every or now - self._last_purge >= self._purge_interval:
+            await self.purge()
+        return rows
+
+    async def purge(self) -> None:
+        """Delete every expired row now."""
+        self._writes = 0
+        self._last_purge = now = self.clock()
+        for sql in _PURGE:
+            await self.fetch(sql, (now,))
+
+    async def close(self) -> None:
+        """Close the connection; the object cannot be used afterwards."""
+        self._closed = True
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+
+class SqliteRevocationStore:
+    """Revoked jtis and subject not-before marks in two tables; one query checks both."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def revoke_jti(self, jti: str, expires_at: float) -> None:
+        if expires_at <= self._db.clock():
+            return
+        await self._db.write(
+            "INSERT INTO revoked_jti (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) "
+            "DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+            (jti, expires_at),
+        )
+
+    async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
+        now = self._db.clock()
+        # an expired mark is replaced; a live one keeps the later mark and the later deadline
+        await self._db.write(
+            "INSERT INTO subject_not_before (subject, not_before, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (subject) DO UPDATE SET "
+            "not_before = CASE WHEN expires_at <= ?4 THEN excluded.not_before "
+            "ELSE max(not_before, excluded.not_before) END, "
+            "expires_at = max(expires_at, excluded.expires_at)",
+            (subject, not_before, now + ttl, now),
+        )
+
+    async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
+        now = self._db.clock()
+        rows = await self._db.fetch(
+            "SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = ? AND expires_at > ?) "
+            "OR EXISTS (SELECT 1 FROM subject_not_before "
+            "WHERE subject = ? AND expires_at > ? AND not_before > ?)",
+            (jti, now, subject, now, issued_at),
+        )
+        return bool(rows[0][0])
+
+
+class SqliteRefreshFamilyStore:
+    """Spent refresh jtis and revoked families; spend is one conditional upsert."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def spend(self, family: str, jti: str, expires_at: float) -> SpendResult:
+        now = self._db.clock()
+        expires_at = max(expires_at, now + MIN_MARKER_TTL)
+        # Inserts only if the family is not revoked; an expired spent row may be replaced.
+        # RETURNING yields a row exactly when this caller recorded the spend.
+        rows = await self._db.write(
+            "INSERT INTO spent_refresh (family, jti, expires_at) SELECT ?1, ?2, ?3 "
+            "WHERE NOT EXISTS (SELECT 1 FROM revoked_family "
+            "WHERE family = ?1 AND expires_at > ?4) "
+            "ON CONFLICT (family, jti) DO UPDATE SET expires_at = excluded.expires_at "
+            "WHERE spent_refresh.expires_at <= ?4 RETURNING 1",
+            (family, jti, expires_at, now),
+        )
+        if rows:
+            return SpendResult.OK
+        revoked = await self._db.fetch(
+            "SELECT 1 FROM revoked_family WHERE family = ? AND expires_at > ?", (family, now)
+        )
+        return SpendResult.REVOKED if revoked else SpendResult.REUSED
+
+    async def revoke_family(self, family: str, expires_at: float) -> None:
+        expires_at = max(expires_at, self._db.clock() + MIN_MARKER_TTL)
+        await self._db.write(
+            "INSERT INTO revoked_family (family, expires_at) VALUES (?, ?) ON CONFLICT (family) "
+            "DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+            (family, expires_at),
+        )
+
+
+class SqliteSessionStore:
+    """Session data as JSON by id, with an index on subject. Data must be JSON-able."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def load(self, session_id: str) -> dict[str, Any] | None:
+        rows = await self._db.fetch(
+            "SELECT data FROM sessions WHERE id = ? AND expires_at > ?",
+            (session_id, self._db.clock()),
+        )
+        if not rows:
+            return None
+        data: dict[str, Any] = json.loads(rows[0][0])
+        return data
+
+    async def save(
+        self, session_id: str, data: dict[str, Any], ttl: float, subject: str | None = None
+    ) -> None:
+        payload = json.dumps(data, separators=(",", ":"))
+        await self._db.write(
+            "INSERT OR REPLACE INTO sessions (id, subject, data, expires_at) VALUES (?, ?, ?, ?)",
+            (session_id, subject, payload, self._db.clock() + ttl),
+        )
+
+    async def delete(self, session_id: str) -> None:
+        await self._db.write("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    async def delete_for_subject(self, subject: str, keep: str | None = None) -> int:
+        rows = await self._db.write(
+            "DELETE FROM sessions WHERE subject = ? AND id IS NOT ? AND expires_at > ? RETURNING 1",
+            (subject, keep, self._db.clock()),
+        )
+        return len(rows)
+
+
+_SELECT_KEYS = (
+    "SELECT key_id, prefix, owner, secret_hash, scopes, name, created_at, expires_at, revoked, "
+    "last_used, extra FROM api_keys"
+)
+_PUT_KEY = (
+    "INSERT OR REPLACE INTO api_keys (key_id, prefix, owner, secret_hash, scopes, name, "
+    "created_at, expires_at, revoked, last_used, extra, purge_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _record(row: tuple[Any, ...]) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        key_id=row[0],
+        prefix=row[1],
+        owner=row[2],
+        secret_hash=row[3],
+        scopes=tuple(json.loads(row[4])),
+        name=row[5],
+        created_at=row[6],
+        expires_at=row[7],
+        revoked=bool(row[8]),
+        last_used=row[9],
+        extra=json.loads(row[10]),
+    )
+
+
+class SqliteApiKeyStore:
+    """API-key records (never the secret, only its hash); scopes and extra as JSON."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def put(self, record: ApiKeyRecord) -> None:
+        purge_at = (
+            None if record.expires_at is None else record.expires_at + self._db.api_key_retention
+        )
+        await self._db.write(
+            _PUT_KEY,
+            (
+                record.key_id,
+                record.prefix,
+                record.owner,
+                record.secret_hash,
+                json.dumps(list(record.scopes)),
+                record.name,
+                record.created_at,
+                record.expires_at,
+                int(record.revoked),
+                record.last_used,
+                json.dumps(record.extra, separators=(",", ":")),
+                purge_at,
+            ),
+        )
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None:
+        rows = await self._db.fetch(_SELECT_KEYS + " WHERE key_id = ?", (key_id,))
+        return _record(rows[0]) if rows else None
+
+    async def list_for_owner(self, owner: str) -> list[ApiKeyRecord]:
+        rows = await self._db.fetch(
+            _SELECT_KEYS + " WHERE owner = ? ORDER BY created_at, key_id",
+            (owner,),
+        )
+        return [_record(row) for row in rows]
+
+    async def revoke(self, key_id: str) -> bool:
+        rows = await self._db.write(
+            "UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND revoked = 0 RETURNING 1",
+            (key_id,),
+        )
+        return bool(rows)
+
+    async def touch(self, key_id: str, when: float) -> None:
+        await self._db.write("UPDATE api_keys SET last_used = ? WHERE key_id = ?", (when, key_id))
