@@ -96,7 +96,8 @@ async def test_rehash_ignores_newer_min_length() -> None:
         saved.append(h)
 
     assert await new.verify_and_update(hashed, "short1", save)
-    assert saved and await new.verify(saved[0], "short1")
+    assert saved
+    assert await new.verify(saved[0], "short1")
 
 
 @pytest.mark.parametrize(
@@ -170,7 +171,8 @@ async def test_dummy_verify_uses_same_parameters() -> None:
     assert svc._dummy is first
     other = PasswordService(CHEAP_B, allow_cheap=True)
     await other.warm_up()
-    assert other._dummy is not None and other._dummy != first
+    assert other._dummy is not None
+    assert other._dummy != first
 
 
 async def test_hashing_runs_off_the_event_loop() -> None:
