@@ -1,0 +1,110 @@
+"""Build the four stores of one engine from configuration.
+
+The engine modules are imported only when chosen, so ``aiosqlite`` and ``redis`` stay
+optional extras. Every mistake in the configuration is a ``ConfigurationError`` raised
+here, at start-up, never on the first request.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import ConfigurationError
+from .memory import (
+    MemoryApiKeyStore,
+    MemoryRefreshFamilyStore,
+    MemoryRevocationStore,
+    MemorySessionStore,
+)
+from .protocols import ApiKeyStore, RefreshFamilyStore, RevocationStore, SessionStore
+
+__all__ = ["ENGINES", "StoreSet", "build_stores"]
+
+ENGINES = ("memory", "sqlite", "redis")
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSet:
+    """The stores of one engine, sharing one connection; ``close()`` releases it."""
+
+    revocations: RevocationStore
+    families: RefreshFamilyStore
+    sessions: SessionStore
+    api_keys: ApiKeyStore
+    engine: str = "memory"
+    closer: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
+
+    async def close(self) -> None:
+        await self.closer()
+
+
+def _setting(config: Mapping[str, Any], name: str, engine: str) -> str:
+    value = config.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f'stores "{engine}" needs a non-empty "{name}" setting')
+    return value.strip()
+
+
+def _import(module: str, extra: str) -> Any:
+    try:
+        return importlib.import_module(f"{__package__}.{module}")
+    except ImportError as exc:  # the optional driver is not installed
+        raise ConfigurationError(
+            f'stores "{module}" needs the "{extra}" extra: pip install "nexios-auth-di[{extra}]"'
+        ) from exc
+
+
+def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time.time) -> StoreSet:
+    """Stores for ``config["stores"]`` (``memory`` when unset).
+
+    Keys: ``sqlite_path`` (sqlite), ``redis_url``, ``namespace`` (default ``nxauth``) and
+    ``redis_socket_timeout`` (seconds, default 0.5) for redis.
+    """
+    engine = str(config.get("stores") or "memory").strip().lower()
+    if engine == "memory":
+        return StoreSet(
+            MemoryRevocationStore(clock),
+            MemoryRefreshFamilyStore(clock),
+            MemorySessionStore(clock),
+            MemoryApiKeyStore(clock),
+        )
+    if engine == "sqlite":
+        path = _setting(config, "sqlite_path", engine)
+        sqlite = _import("sqlite", "sqlite")
+        db = sqlite.SqliteDatabase(path, clock=clock)
+        return StoreSet(
+            sqlite.SqliteRevocationStore(db),
+            sqlite.SqliteRefreshFamilyStore(db),
+            sqlite.SqliteSessionStore(db),
+            sqlite.SqliteApiKeyStore(db),
+            engine,
+            db.close,
+        )
+    if engine == "redis":
+        url = _setting(config, "redis_url", engine)
+        namespace = config.get("namespace") or "nxauth"
+        try:
+            timeout = float(config.get("redis_socket_timeout") or 0.5)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError('"redis_socket_timeout" must be a number of seconds') from exc
+        redis = _import("redis", "redis")
+        db = redis.RedisDatabase(url, namespace=str(namespace), socket_timeout=timeout, clock=clock)
+        return StoreSet(
+            redis.RedisRevocationStore(db),
+            redis.RedisRefreshFamilyStore(db),
+            redis.RedisSessionStore(db),
+            redis.RedisApiKeyStore(db),
+            engine,
+            db.close,
+        )
+    raise ConfigurationError(
+        f"unknown stores engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}"
+    )

@@ -1,0 +1,358 @@
+"""Redis stores (redis-py asyncio): shared state for many workers and hosts.
+
+One ``RedisDatabase`` owns one lazily created client, shared by the four stores. Every
+key lives under ``{namespace}:`` and carries a TTL, computed from the injected clock
+(relative ``PX``, so app/server clock skew does not matter). The one exception is an
+API-key record without ``expires_at`` (and its owner index): it lives until deleted.
+Each multi-step operation is one small Lua script, so it is atomic and one round trip.
+Scripts build session keys from a prefix, so they need standalone Redis (not Cluster).
+
+Any Redis or socket error becomes ``StoreUnavailable``: requests fail closed. The client
+retries once on a broken connection, so the first call after a server restart works.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from ..exceptions import ConfigurationError, StoreUnavailable
+from .memory import MIN_MARKER_TTL
+from .protocols import ApiKeyRecord, SpendResult
+
+__all__ = [
+    "RedisApiKeyStore",
+    "RedisDatabase",
+    "RedisRefreshFamilyStore",
+    "RedisRevocationStore",
+    "RedisSessionStore",
+    "RedisStores",
+]
+
+Clock = Callable[[], float]
+
+# KEYS[1] revoked-family marker, KEYS[2] spent marker; ARGV[1] ttl ms -> 0 OK, 1 REUSED, 2 REVOKED
+_SPEND = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+return 1
+"""
+# KEYS[1] marker; ARGV[1] ttl ms: set it, never shortening a longer TTL already there
+_MARK = """
+local ttl = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('SET', KEYS[1], '1', 'PX', ttl) end
+return 0
+"""
+# KEYS[1] not-before key; ARGV[1] not_before, ARGV[2] ttl ms: keep the max of both
+_NOT_BEFORE = """
+local value, ttl = ARGV[1], tonumber(ARGV[2])
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) >= tonumber(value) then value = cur end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > ttl then ttl = pttl end
+redis.call('SET', KEYS[1], value, 'PX', ttl)
+return 0
+"""
+# KEYS[1] session, KEYS[2] subject index (optional); ARGV payload, ttl ms, id, session prefix
+_SESSION_SAVE = """
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+if #KEYS == 2 then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  if redis.call('SCARD', KEYS[2]) > 32 then
+    for _, sid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+      if redis.call('EXISTS', ARGV[4] .. sid) == 0 then redis.call('SREM', KEYS[2], sid) end
+    end
+  end
+  if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+return 0
+"""
+# KEYS[1] subject index; ARGV subject, keep ('' for none), session prefix -> deleted count
+_SESSION_DELETE_FOR_SUBJECT = """
+local n = 0
+for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if sid ~= ARGV[2] then
+    local key = ARGV[3] .. sid
+    local v = redis.call('GET', key)
+    if v and cjson.decode(v)['s'] == ARGV[1] then
+      redis.call('DEL', key)
+      n = n + 1
+    end
+    redis.call('SREM', KEYS[1], sid)
+  end
+end
+return n
+"""
+# KEYS[1] record hash, KEYS[2] owner index; ARGV rec json, revoked, last_used, ttl ms|'', id
+_KEY_PUT = """
+local fresh = redis.call('EXISTS', KEYS[2]) == 0
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'revoked', ARGV[2], 'last_used', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[5])
+if ARGV[4] == '' then
+  redis.call('PERSIST', KEYS[2])
+else
+  local ttl = tonumber(ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  local p = redis.call('PTTL', KEYS[2])
+  if fresh or (p >= 0 and p < ttl) then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+return 0
+"""
+_KEY_REVOKE = """
+if redis.call('HGET', KEYS[1], 'revoked') ~= '0' then return 0 end
+redis.call('HSET', KEYS[1], 'revoked', '1')
+return 1
+"""
+_KEY_TOUCH = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'last_used', ARGV[1]) end
+return 0
+"""
+_SCRIPTS = {
+    "spend": _SPEND,
+    "mark": _MARK,
+    "not_before": _NOT_BEFORE,
+    "session_save": _SESSION_SAVE,
+    "session_delete_for_subject": _SESSION_DELETE_FOR_SUBJECT,
+    "key_put": _KEY_PUT,
+    "key_revoke": _KEY_REVOKE,
+    "key_touch": _KEY_TOUCH,
+}
+
+
+class RedisDatabase:
+    """The client, the namespace and the scripts, shared by the stores.
+
+    ``socket_timeout`` bounds every call (connect and read), so a dead server costs at
+    most about twice that (one retry) before ``StoreUnavailable``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str = "nxauth",
+        socket_timeout: float = 0.5,
+        clock: Clock = time.time,
+        api_key_retention: float = 30 * 86400.0,
+    ) -> None:
+        try:
+            parse_url(url)
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
+        if not namespace or any(c.isspace() for c in namespace):
+            raise ConfigurationError("Redis namespace must be a non-empty word")
+        self.url = url
+        self.namespace = namespace
+        self.socket_timeout = socket_timeout
+        self.clock = clock
+        self.api_key_retention = api_key_retention
+        self._client: Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+
+    @property
+    def client(self) -> Redis:
+        """The redis-py client, created on first use."""
+        if self._client is None:
+            self._client = Redis.from_url(
+                self.url,
+                socket_timeout=self.socket_timeout,
+                socket_connect_timeout=self.socket_timeout,
+                retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                decode_responses=True,
+            )
+            self._scripts = {n: self._client.register_script(s) for n, s in _SCRIPTS.items()}
+        return self._client
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.namespace, *parts))
+
+    def ttl_ms(self, expires_at: float) -> int:
+        """Milliseconds from now (by ``clock``) until ``expires_at``; at least 1."""
+        return max(1, int((expires_at - self.clock()) * 1000))
+
+    async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        client = self.client
+        with self.guard():
+            return await self._scripts[name](keys=keys, args=args, client=client)
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn every Redis/socket failure into ``StoreUnavailable`` (fail closed)."""
+        try:
+            yield
+        except (RedisError, OSError) as exc:  # TimeoutError is an OSError
+            raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+#: The brief's alternative name for the shared object.
+RedisStores = RedisDatabase
+
+
+class RedisRevocationStore:
+    """``rev:jti:{jti}`` markers and ``rev:nbf:{subject}`` marks; one MGET checks both."""
+
+    def __init__(self, db: RedisDatabase) -> None:
+        self._db = db
+
+    async def revoke_jti(self, jti: str, expires_at: float) -> None:
+        if expires_at > self._db.clock():
+            key = self._db.key("rev", "jti", jti)
+            await self._db.script("mark", [key], [self._db.ttl_ms(expires_at)])
+
+    async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
+        key = self._db.key("rev", "nbf", subject)
+        await self._db.script("not_before", [key], [repr(float(not_before)), int(ttl * 1000)])
+
+    async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
+        keys = [self._db.key("rev", "jti", jti), self._db.key("rev", "nbf", subject)]
+        client = self._db.client
+        with self._db.guard():
+            revoked, not_before = await client.mget(keys)
+        return revoked is not None or (not_before is not None and issued_at < float(not_before))
+
+
+class RedisRefreshFamilyStore:
+    """``rf:{family}:revoked`` and ``rf:{family}:spent:{jti}`` (hash-tagged by family)."""
+
+    def __init__(self, db: RedisDatabase) -> None:
+        self._db = db
+
+    async def spend(self, family: str, jti: str, expires_at: float) -> SpendResult:
+        ttl = self._db.ttl_ms(max(expires_at, self._db.clock() + MIN_MARKER_TTL))
+        tag = "{" + family + "}"
+        keys = [self._db.key("rf", tag, "revoked"), self._db.key("rf", tag, "spent", jti)]
+        result = int(await self._db.script("spend", keys, [ttl]))
+        return (SpendResult.OK, SpendResult.REUSED, SpendResult.REVOKED)[result]
+
+    async def revoke_family(self, family: str, expires_at: float) -> None:
+        ttl = self._db.ttl_ms(max(expires_at, self._db.clock() + MIN_MARKER_TTL))
+        key = self._db.key("rf", "{" + family + "}", "revoked")
+        await self._db.script("mark", [key], [ttl])
+
+
+class RedisSessionStore:
+    """``sess:{id}`` = JSON {s: subject, d: data}; ``sess-subj:{subject}`` = set of ids."""
+
+    def __init__(self, db: RedisDatabase) -> None:
+        self._db = db
+        self._prefix = db.key("sess", "")
+
+    async def load(self, session_id: str) -> dict[str, Any] | None:
+        client = self._db.client
+        with self._db.guard():
+            raw = await client.get(self._prefix + session_id)
+        if raw is None:
+            return None
+        data: dict[str, Any] = json.loads(raw)["d"]
+        return data
+
+    async def save(
+        self, session_id: str, data: dict[str, Any], ttl: float, subject: str | None = None
+    ) -> None:
+        payload = json.dumps({"s": subject, "d": data}, separators=(",", ":"))
+        keys = [self._prefix + session_id]
+        if subject is not None:
+            keys.append(self._db.key("sess-subj", subject))
+        args = [payload, max(1, int(ttl * 1000)), session_id, self._prefix]
+        await self._db.script("session_save", keys, args)
+
+    async def delete(self, session_id: str) -> None:
+        client = self._db.client
+        with self._db.guard():
+            await client.delete(self._prefix + session_id)
+
+    async def delete_for_subject(self, subject: str, keep: str | None = None) -> int:
+        keys = [self._db.key("sess-subj", subject)]
+        args = [subject, keep or "", self._prefix]
+        return int(await self._db.script("session_delete_for_subject", keys, args))
+
+
+def _encode(record: ApiKeyRecord) -> str:
+    fields = {
+        "key_id": record.key_id,
+        "prefix": record.prefix,
+        "owner": record.owner,
+        "secret_hash": record.secret_hash,
+        "scopes": list(record.scopes),
+        "name": record.name,
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+        "extra": record.extra,
+    }
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def _decode(raw: dict[str, str]) -> ApiKeyRecord | None:
+    if "rec" not in raw:
+        return None
+    fields = json.loads(raw["rec"])
+    fields["scopes"] = tuple(fields["scopes"])
+    last_used = raw.get("last_used", "")
+    return ApiKeyRecord(
+        **fields,
+        revoked=raw.get("revoked") == "1",
+        last_used=float(last_used) if last_used else None,
+    )
+
+
+class RedisApiKeyStore:
+    """``ak:{key_id}`` hash (record JSON + mutable fields) and ``ak-owner:{owner}`` set.
+
+    A record with ``expires_at`` is kept ``api_key_retention`` seconds past it; one
+    without lives until replaced (the only keys without a TTL, with their owner index).
+    """
+
+    def __init__(self, db: RedisDatabase) -> None:
+        self._db = db
+
+    async def put(self, record: ApiKeyRecord) -> None:
+        ttl = (
+            ""
+            if record.expires_at is None
+            else self._db.ttl_ms(record.expires_at + self._db.api_key_retention)
+        )
+        last_used = "" if record.last_used is None else repr(float(record.last_used))
+        keys = [self._db.key("ak", record.key_id), self._db.key("ak-owner", record.owner)]
+        args = [_encode(record), "1" if record.revoked else "0", last_used, ttl, record.key_id]
+        await self._db.script("key_put", keys, args)
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None:
+        client = self._db.client
+        with self._db.guard():
+            raw = await client.hgetall(self._db.key("ak", key_id))
+        return _decode(cast(dict[str, str], raw))
+
+    async def list_for_owner(self, owner: str) -> list[ApiKeyRecord]:
+        client = self._db.client
+        with self._db.guard():
+            ids = cast(set[str], await client.smembers(self._db.key("ak-owner", owner)))
+            async with client.pipeline(transaction=False) as pipe:
+                for key_id in sorted(ids):
+                    pipe.hgetall(self._db.key("ak", key_id))
+                raws = await pipe.execute()
+        records = [r for r in map(_decode, raws) if r is not None and r.owner == owner]
+        return sorted(records, key=lambda r: (r.created_at, r.key_id))
+
+    async def revoke(self, key_id: str) -> bool:
+        return bool(await self._db.script("key_revoke", [self._db.key("ak", key_id)], []))
+
+    async def touch(self, key_id: str, when: float) -> None:
+        await self._db.script("key_touch", [self._db.key("ak", key_id)], [repr(float(when))])

@@ -1,0 +1,157 @@
+"""Fixtures for the store tests: a controllable clock and one harness per engine.
+
+Memory and SQLite read time from the injected clock, so ``advance`` moves the clock.
+Redis keeps TTLs on the server, so ``advance`` also takes the same milliseconds off
+every key's PTTL in the test's namespace: expiry is exercised without sleeping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nexios_auth_di.stores.factory import StoreSet, build_stores
+
+SKIP_HINT = 'Redis tests need a server: eval "$(scripts/redis-test-server.sh)" then re-run'
+
+
+class FakeClock:
+    """Unix time that only moves when told to."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (never skipped in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        _missing(SKIP_HINT)
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+def redis_server_bin() -> str:
+    path = shutil.which("redis-server")
+    if path is None:
+        _missing("redis-server is not installed: run scripts/redis-test-server.sh once")
+    assert path is not None
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisProcess:
+    """A redis-server we own, so the test may kill and restart it."""
+
+    def __init__(self, binary: str, port: int) -> None:
+        self.binary, self.port = binary, port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+        args += ["--appendonly", "no"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.025)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def redis_process(redis_server_bin: str) -> Iterator[RedisProcess]:
+    server = RedisProcess(redis_server_bin, free_port())
+    server.start()
+    yield server
+    server.kill()
+
+
+@dataclass
+class Harness:
+    """One engine's stores plus the means to make time pass for them."""
+
+    engine: str
+    stores: StoreSet
+    clock: FakeClock
+    namespace: str = ""
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.now += seconds
+        if self.engine != "redis":
+            return
+        client = self.stores.revocations._db.client  # type: ignore[attr-defined]
+        async for key in client.scan_iter(match=f"{self.namespace}:*"):
+            pttl = await client.pttl(key)
+            if pttl < 0:
+                continue
+            left = pttl - int(seconds * 1000)
+            if left <= 0:
+                await client.delete(key)
+            else:
+                await client.pexpire(key, left)
+
+    async def keys(self) -> list[str]:
+        """Every Redis key of this test (redis only)."""
+        client = self.stores.revocations._db.client  # type: ignore[attr-defined]
+        return sorted([k async for k in client.scan_iter(match=f"{self.namespace}:*")])
+
+
+async def _cleanup(harness: Harness) -> None:
+    for key in await harness.keys():
+        await harness.stores.revocations._db.client.delete(key)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)],
+)
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    engine: str = request.param
+    clock = FakeClock()
+    namespace = ""
+    config: dict[str, str] = {"stores": engine}
+    if engine == "sqlite":
+        config["sqlite_path"] = str(tmp_path / "auth.db")
+    elif engine == "redis":
+        namespace = f"nxauth-test-{uuid.uuid4().hex[:12]}"
+        config["redis_url"] = request.getfixturevalue("redis_url")
+        config["namespace"] = namespace
+    h = Harness(engine, build_stores(config, clock=clock), clock, namespace)
+    yield h
+    if engine == "redis":
+        await _cleanup(h)
+    await h.stores.close()

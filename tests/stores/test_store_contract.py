@@ -1,0 +1,266 @@
+"""One contract, three engines: memory, SQLite (a real file) and Redis (a real server)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from conftest import Harness
+
+from nexios_auth_di.stores.protocols import (
+    ApiKeyRecord,
+    ApiKeyStore,
+    RefreshFamilyStore,
+    RevocationStore,
+    SessionStore,
+    SpendResult,
+)
+
+HOUR = 3600.0
+
+
+async def test_engine_satisfies_protocols(harness: Harness) -> None:
+    """Every engine's stores are usable wherever the services expect the Protocols."""
+    stores = harness.stores
+    assert isinstance(stores.revocations, RevocationStore)
+    assert isinstance(stores.families, RefreshFamilyStore)
+    assert isinstance(stores.sessions, SessionStore)
+    assert isinstance(stores.api_keys, ApiKeyStore)
+
+
+# --- revocation ---------------------------------------------------------------------------
+
+
+async def test_revoked_jti_is_refused_until_it_expires(harness: Harness) -> None:
+    """A revoked jti is refused while its token lives and forgotten afterwards."""
+    rev = harness.stores.revocations
+    now = harness.clock()
+    await rev.revoke_jti("jti-1", now + 60)
+    assert await rev.is_refused("jti-1", "alice", now - 5)
+    assert not await rev.is_refused("jti-2", "alice", now - 5)
+    await harness.advance(61)
+    assert not await rev.is_refused("jti-1", "alice", now - 5)
+
+
+async def test_revoking_an_expired_jti_stores_nothing(harness: Harness) -> None:
+    """Revoking a token that has already expired costs no storage and refuses nothing."""
+    now = harness.clock()
+    await harness.stores.revocations.revoke_jti("old", now - 1)
+    assert not await harness.stores.revocations.is_refused("old", "bob", now - 100)
+    if harness.engine == "redis":
+        assert await harness.keys() == []
+
+
+async def test_subject_not_before_refuses_older_tokens_only(harness: Harness) -> None:
+    """'Log out everywhere' refuses tokens issued before the mark, not after, until the ttl."""
+    rev = harness.stores.revocations
+    now = harness.clock()
+    await rev.revoke_subject("alice", now, ttl=HOUR)
+    assert await rev.is_refused("any", "alice", now - 1)
+    assert not await rev.is_refused("any", "alice", now)
+    assert not await rev.is_refused("any", "alice", now + 1)
+    assert not await rev.is_refused("any", "bob", now - 1)
+    await harness.advance(HOUR + 1)
+    assert not await rev.is_refused("any", "alice", now - 1)
+
+
+async def test_subject_mark_keeps_latest_time_and_longest_ttl(harness: Harness) -> None:
+    """A later, earlier-dated or shorter-lived mark never weakens an existing one."""
+    rev = harness.stores.revocations
+    now = harness.clock()
+    await rev.revoke_subject("alice", now, ttl=HOUR)
+    await rev.revoke_subject("alice", now - 100, ttl=10)
+    assert await rev.is_refused("any", "alice", now - 50)
+    await harness.advance(60)
+    assert await rev.is_refused("any", "alice", now - 50)
+    await rev.revoke_subject("alice", now + 30, ttl=10)
+    assert await rev.is_refused("any", "alice", now + 20)
+    await harness.advance(20)  # past the short ttl, within the first hour
+    assert await rev.is_refused("any", "alice", now + 20)
+
+
+# --- refresh families ----------------------------------------------------------------------
+
+
+async def test_fifty_concurrent_spends_yield_exactly_one_ok(harness: Harness) -> None:
+    """Racing replays of one refresh token: exactly one caller may rotate it."""
+    fam = harness.stores.families
+    exp = harness.clock() + HOUR
+    results = await asyncio.gather(*(fam.spend("fam-1", "r-1", exp) for _ in range(50)))
+    assert results.count(SpendResult.OK) == 1
+    assert results.count(SpendResult.REUSED) == 49
+
+
+async def test_second_spend_is_reuse(harness: Harness) -> None:
+    """A spent refresh token coming back is reported as a replay."""
+    fam = harness.stores.families
+    exp = harness.clock() + HOUR
+    assert await fam.spend("fam-1", "r-1", exp) is SpendResult.OK
+    assert await fam.spend("fam-1", "r-1", exp) is SpendResult.REUSED
+    assert await fam.spend("fam-1", "r-2", exp) is SpendResult.OK
+    assert await fam.spend("fam-2", "r-1", exp) is SpendResult.OK
+
+
+async def test_revoked_family_refuses_every_token(harness: Harness) -> None:
+    """After reuse detection revokes a family, none of its tokens spend, others still do."""
+    fam = harness.stores.families
+    exp = harness.clock() + HOUR
+    assert await fam.spend("fam-1", "r-1", exp) is SpendResult.OK
+    await fam.revoke_family("fam-1", exp)
+    assert await fam.spend("fam-1", "r-2", exp) is SpendResult.REVOKED
+    assert await fam.spend("fam-1", "r-1", exp) is SpendResult.REVOKED
+    assert await fam.spend("fam-9", "r-2", exp) is SpendResult.OK
+
+
+async def test_family_revocation_expires_with_its_tokens(harness: Harness) -> None:
+    """A revoked-family marker is kept until its tokens expire, then forgotten."""
+    fam = harness.stores.families
+    exp = harness.clock() + 60
+    await fam.revoke_family("fam-1", exp)
+    await harness.advance(30)
+    assert await fam.spend("fam-1", "r-1", exp) is SpendResult.REVOKED
+    await harness.advance(31)
+    assert await fam.spend("fam-1", "r-2", harness.clock() + 60) is SpendResult.OK
+
+
+async def test_spend_of_expired_token_still_counts_once(harness: Harness) -> None:
+    """Even a token already past its exp cannot be spent twice in a row."""
+    fam = harness.stores.families
+    past = harness.clock() - 10
+    results = await asyncio.gather(*(fam.spend("fam-1", "r-1", past) for _ in range(10)))
+    assert results.count(SpendResult.OK) == 1
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+async def test_session_create_read_rotate_delete(harness: Harness) -> None:
+    """Sessions round-trip, rotate to a new id (old one gone) and delete on logout."""
+    sessions = harness.stores.sessions
+    data = {"user_id": "alice", "n": 1, "nested": {"roles": ["admin"]}}
+    await sessions.save("sid-1", data, ttl=HOUR, subject="alice")
+    assert await sessions.load("sid-1") == data
+    assert await sessions.load("sid-unknown") is None
+    await sessions.delete("sid-1")
+    await sessions.save("sid-2", {**data, "n": 2}, ttl=HOUR, subject="alice")
+    assert await sessions.load("sid-1") is None
+    assert (await sessions.load("sid-2") or {})["n"] == 2
+    await sessions.delete("sid-2")
+    assert await sessions.load("sid-2") is None
+    await sessions.delete("sid-2")  # deleting twice is harmless
+
+
+async def test_session_load_returns_a_copy(harness: Harness) -> None:
+    """Mutating a loaded session does not change what is stored until it is saved."""
+    sessions = harness.stores.sessions
+    await sessions.save("sid-1", {"roles": ["user"]}, ttl=HOUR)
+    loaded = await sessions.load("sid-1")
+    assert loaded is not None
+    loaded["roles"].append("admin")
+    assert await sessions.load("sid-1") == {"roles": ["user"]}
+
+
+async def test_session_expires_on_the_server(harness: Harness) -> None:
+    """A session past its ttl is gone whatever the cookie says."""
+    sessions = harness.stores.sessions
+    await sessions.save("sid-1", {"a": 1}, ttl=60, subject="alice")
+    await harness.advance(59)
+    assert await sessions.load("sid-1") == {"a": 1}
+    await harness.advance(2)
+    assert await sessions.load("sid-1") is None
+
+
+async def test_delete_for_subject_keeps_current_session(harness: Harness) -> None:
+    """'End my other sessions' removes only that subject's sessions, except the one kept."""
+    sessions = harness.stores.sessions
+    for sid in ("a1", "a2", "a3"):
+        await sessions.save(sid, {"sid": sid}, ttl=HOUR, subject="alice")
+    await sessions.save("b1", {"sid": "b1"}, ttl=HOUR, subject="bob")
+    await sessions.save("anon", {"sid": "anon"}, ttl=HOUR)
+    assert await sessions.delete_for_subject("alice", keep="a2") == 2
+    assert await sessions.load("a1") is None
+    assert await sessions.load("a3") is None
+    assert await sessions.load("a2") == {"sid": "a2"}
+    assert await sessions.load("b1") == {"sid": "b1"}
+    assert await sessions.load("anon") == {"sid": "anon"}
+    assert await sessions.delete_for_subject("alice") == 1
+    assert await sessions.delete_for_subject("nobody") == 0
+
+
+async def test_delete_for_subject_spares_a_reassigned_session(harness: Harness) -> None:
+    """A session id re-saved for another subject is not deleted through the old subject."""
+    sessions = harness.stores.sessions
+    await sessions.save("sid-1", {"v": 1}, ttl=HOUR, subject="alice")
+    await sessions.save("sid-1", {"v": 2}, ttl=HOUR, subject="bob")
+    assert await sessions.delete_for_subject("alice") == 0
+    assert await sessions.load("sid-1") == {"v": 2}
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+def _record(key_id: str, owner: str = "alice", **kw: object) -> ApiKeyRecord:
+    fields: dict[str, object] = {
+        "key_id": key_id,
+        "prefix": "nxa",
+        "owner": owner,
+        "secret_hash": "ab" * 32,
+        "scopes": ("read", "write"),
+        "name": f"key {key_id}",
+        "created_at": 1_700_000_000.0,
+        "extra": {"ip": ["10.0.0.1"]},
+    }
+    fields.update(kw)
+    return ApiKeyRecord(**fields)  # type: ignore[arg-type]
+
+
+async def test_api_key_put_get_list(harness: Harness) -> None:
+    """API-key records round-trip with every field and list per owner."""
+    keys = harness.stores.api_keys
+    first = _record("k1", expires_at=harness.clock() + HOUR, last_used=1_700_000_100.5)
+    await keys.put(first)
+    await keys.put(_record("k2", created_at=1_700_000_001.0))
+    await keys.put(_record("k3", owner="bob"))
+    assert await keys.get("k1") == first
+    assert await keys.get("missing") is None
+    assert [r.key_id for r in await keys.list_for_owner("alice")] == ["k1", "k2"]
+    assert [r.key_id for r in await keys.list_for_owner("bob")] == ["k3"]
+    assert await keys.list_for_owner("nobody") == []
+
+
+async def test_api_key_revoke_and_touch(harness: Harness) -> None:
+    """Revoking reports whether it changed anything; touch records the last use."""
+    keys = harness.stores.api_keys
+    await keys.put(_record("k1"))
+    assert await keys.revoke("k1") is True
+    assert await keys.revoke("k1") is False
+    assert await keys.revoke("missing") is False
+    await keys.touch("k1", 1_800_000_000.25)
+    await keys.touch("missing", 1_800_000_000.0)
+    stored = await keys.get("k1")
+    assert stored is not None
+    assert stored.revoked
+    assert stored.last_used == 1_800_000_000.25
+    assert await keys.get("missing") is None
+
+
+async def test_api_key_records_are_copies(harness: Harness) -> None:
+    """Changing a returned record (even its extra dict) does not change the stored one."""
+    keys = harness.stores.api_keys
+    record = _record("k1")
+    await keys.put(record)
+    record.extra["ip"].append("6.6.6.6")
+    got = await keys.get("k1")
+    assert got is not None
+    got.extra["ip"].append("7.7.7.7")
+    got.revoked = True
+    assert await keys.get("k1") == dataclasses.replace(_record("k1"))
+
+
+async def test_api_key_owner_change_moves_listing(harness: Harness) -> None:
+    """Re-putting a key under a new owner lists it only for the new owner."""
+    keys = harness.stores.api_keys
+    await keys.put(_record("k1", owner="alice"))
+    await keys.put(_record("k1", owner="bob"))
+    assert await keys.list_for_owner("alice") == []
+    assert [r.owner for r in await keys.list_for_owner("bob")] == ["bob"]
