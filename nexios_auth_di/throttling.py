@@ -1,0 +1,346 @@
+"""Request rate limiting and login throttling over the ``limits`` library.
+
+Why ``limits``: its async storages (``async+memory://``, ``async+redis://``, memcached,
+mongodb) already do atomic counters with expiry and a moving-window limiter, on Redis in
+one Lua round trip, so no hand-written counters or scripts here. ``RateLimitMiddleware``
+uses its ``MovingWindowRateLimiter`` as is (no burst at a window edge). ``LoginThrottle``
+needs exponential backoff, which ``limits`` has no strategy for, so it builds it from the
+storage's ``incr``/``get``/``clear``: a failure counter per subject, and a lock whose value
+is the unlock time in ms computed with the injected ``clock``. The storage's own expiry
+only garbage-collects keys (it runs on its own time, so tests move ``clock`` instead of
+sleeping).
+
+Every storage error becomes ``StoreUnavailable`` (503): we fail closed, never open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import inspect
+import ipaddress
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from .exceptions import ConfigurationError, HTTPAuthError, StoreUnavailable, Throttled
+
+__all__ = ["LoginThrottle", "RateLimitMiddleware", "client_ip", "make_storage"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+KeyFunc = Callable[[Mapping[str, Any]], str | Awaitable[str]]
+
+
+def make_storage(storage: Storage | str) -> Storage:
+    """A ``limits`` async storage from an instance or a URI (``memory://``, ``redis://...``)."""
+    if isinstance(storage, Storage):
+        return storage
+    if not isinstance(storage, str) or "://" not in storage:
+        raise ConfigurationError(f"not a limits storage or storage URI: {storage!r}")
+    uri = storage if storage.startswith("async+") else "async+" + storage
+    options: dict[str, float | str | bool] = {"wrap_exceptions": True}
+    if uri.startswith(("async+redis", "async+rediss")):
+        # The project depends on redis-py (limits defaults to coredis). Short timeouts so an
+        # unreachable Redis turns into a prompt 503; query parameters in the URI still win.
+        options |= {"implementation": "redispy", "socket_connect_timeout": 2.0}
+        options |= {"socket_timeout": 2.0}
+    try:
+        made = storage_from_string(uri, **options)
+    except Exception as exc:
+        raise ConfigurationError(f"cannot build rate-limit storage {storage!r}: {exc}") from exc
+    if not isinstance(made, Storage):  # pragma: no cover - defensive
+        raise ConfigurationError(f"{storage!r} is not an async storage")
+    return made
+
+
+def _digest(*parts: str) -> str:
+    """Storage keys are hashed so usernames and IPs never appear in Redis."""
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# --- client address ----------------------------------------------------------------------
+
+
+def _networks(trusted: Iterable[str | Network]) -> tuple[Network, ...]:
+    out: list[Network] = []
+    for item in trusted:
+        try:
+            out.append(item if not isinstance(item, str) else ipaddress.ip_network(item, False))
+        except ValueError as exc:
+            raise ConfigurationError(f"bad trusted proxy {item!r}: {exc}") from exc
+    return tuple(out)
+
+
+def _clean_host(raw: str) -> str:
+    """Strip quotes, brackets and port; normalise real IPs (IPv4-mapped IPv6 → IPv4)."""
+    host = raw.strip().strip('"')
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped or ip)
+
+
+def _is_trusted(host: str, nets: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(ip in net for net in nets)
+
+
+def _forwarded_hops(headers: Iterable[tuple[bytes, bytes]], header: str) -> list[str]:
+    name = header.lower().encode("latin-1")
+    values = [v.decode("latin-1") for k, v in headers if k.lower() == name]
+    hops: list[str] = []
+    for element in ",".join(values).split(","):
+        if header.lower() == "forwarded":
+            fors = [
+                p.split("=", 1)[1]
+                for p in element.split(";")
+                if p.strip().lower().startswith("for=")
+            ]
+            element = fors[0] if fors else ""
+        if element.strip():
+            hops.append(_clean_host(element))
+    return hops
+
+
+def client_ip(
+    scope: Mapping[str, Any],
+    trusted_proxies: Iterable[str | Network] = (),
+    *,
+    header: str = "x-forwarded-for",
+) -> str:
+    """The client's address: the ASGI peer, or, behind trusted proxies, the right-most
+    untrusted hop of ``header`` (``x-forwarded-for`` or RFC 7239 ``forwarded``).
+
+    Only one header is read, the one your proxy sets, so a client cannot pick the other.
+    Hops left of the first untrusted one are client-written and ignored.
+    """
+    client = scope.get("client")
+    peer = _clean_host(str(client[0])) if client else "unknown"
+    nets = _networks(trusted_proxies)
+    if not nets or not _is_trusted(peer, nets):
+        return peer
+    hops = _forwarded_hops(scope.get("headers") or (), header)
+    for hop in reversed(hops):
+        if not _is_trusted(hop, nets):
+            return hop
+    return hops[0] if hops else peer
+
+
+# --- request rate limiting ---------------------------------------------------------------
+
+
+def _json_response(error: HTTPAuthError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = json.dumps(error.body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    headers += [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()
+    ]
+    return error.status_code, headers, body
+
+
+class RateLimitMiddleware:
+    """At most ``rate_limit`` requests per ``time_window`` seconds per key (client IP).
+
+    Two forms, one class: ``app.add_middleware(RateLimitMiddleware(rate_limit=5,
+    time_window=60))`` (called as ``mw(request, response, call_next)``) and
+    ``app.wrap_asgi(RateLimitMiddleware, rate_limit=5, ...)`` (pure ASGI, cheaper). Over the
+    limit: 429 with ``Retry-After``; storage down: 503. Both are *returned*, never raised,
+    because Nexios turns an exception in app middleware into a 500.
+
+    ``paths`` selects by glob (``/api/*``) or prefix (``/login`` covers ``/login/x``);
+    ``key_func`` receives the ASGI scope and returns the bucket key.
+    """
+
+    def __init__(
+        self,
+        app: Any = None,
+        /,
+        rate_limit: int = 5,
+        time_window: int = 60,
+        *,
+        paths: Iterable[str] | None = None,
+        methods: Iterable[str] | None = None,
+        key_func: KeyFunc | None = None,
+        storage_uri: str = "memory://",
+        storage: Storage | None = None,
+        trusted_proxies: Iterable[str] = (),
+    ) -> None:
+        if isinstance(app, int) or rate_limit < 1 or time_window < 1:
+            raise ConfigurationError(
+                "RateLimitMiddleware: pass rate_limit= and time_window= as keywords, both >= 1"
+            )
+        self.app = app
+        self.item = RateLimitItemPerSecond(rate_limit, time_window, namespace="nexios_auth_di")
+        self.paths = tuple(paths) if paths is not None else None
+        self.methods = frozenset(m.upper() for m in methods) if methods is not None else None
+        self.key_func = key_func
+        self.trusted = _networks(trusted_proxies)
+        self.limiter = MovingWindowRateLimiter(make_storage(storage or storage_uri))
+
+    def selects(self, path: str, method: str) -> bool:
+        """True when this request is subject to the limit."""
+        if self.methods is not None and method.upper() not in self.methods:
+            return False
+        if self.paths is None:
+            return True
+        for pattern in self.paths:
+            if any(c in pattern for c in "*?["):
+                if fnmatch.fnmatchcase(path, pattern):
+                    return True
+            elif path == pattern or path.startswith(pattern.rstrip("/") + "/"):
+                return True
+        return False
+
+    async def check(self, scope: Mapping[str, Any]) -> HTTPAuthError | None:
+        """Spend one hit for this request; the error to answer with, or None to proceed."""
+        if self.key_func is None:
+            key = client_ip(scope, self.trusted)
+        else:
+            made = self.key_func(scope)
+            key = await made if inspect.isawaitable(made) else made
+        ident = _digest(str(key))
+        try:
+            if await self.limiter.hit(self.item, ident):
+                return None
+            stats = await self.limiter.get_window_stats(self.item, ident)
+        except Exception:
+            return StoreUnavailable("rate_limit_storage")
+        return Throttled(stats.reset_time - time.time(), reason="rate_limited")
+
+    async def __call__(self, *args: Any) -> Any:
+        if isinstance(args[0], dict):
+            return await self._asgi(*args)
+        request, response, call_next = args
+        scope = request.scope
+        if self.selects(scope.get("path", "/"), scope.get("method", "GET")):
+            error = await self.check(scope)
+            if error is not None:
+                return response.json(
+                    error.body(), status_code=error.status_code, headers=dict(error.headers)
+                )
+        return await call_next()
+
+    async def _asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.app is None:
+            raise ConfigurationError("RateLimitMiddleware used as ASGI without an app")
+        if scope["type"] == "http" and self.selects(scope["path"], scope["method"]):
+            error = await self.check(scope)
+            if error is not None:
+                status, headers, body = _json_response(error)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+# --- login throttling --------------------------------------------------------------------
+
+
+class LoginThrottle:
+    """Per-account and per-IP failure counters with exponential backoff, not lockout.
+
+    After ``limit`` failures within ``window`` seconds, the next attempt is allowed only
+    ``base_delay * 2**k`` seconds (capped at ``max_delay``) after the latest failure, where
+    ``k`` counts failures past the limit. A victim is never locked out for long, while an
+    attacker's guess rate halves with each miss. Accounts are keyed on the *submitted*
+    username (normalised), so the answer is the same whether or not the account exists.
+    A success clears the account's counter only: the IP's stays, or one valid account
+    would let an attacker reset the IP limit.
+    """
+
+    def __init__(
+        self,
+        storage: Storage | str = "memory://",
+        *,
+        per_account: tuple[int, int] = (5, 300),
+        per_ip: tuple[int, int] = (20, 300),
+        base_delay: float = 1.0,
+        max_delay: float = 900.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        for name, (limit, window) in (("per_account", per_account), ("per_ip", per_ip)):
+            if limit < 1 or window < 1:
+                raise ConfigurationError(f"LoginThrottle {name}: limit and window must be >= 1")
+        if base_delay <= 0 or max_delay < base_delay:
+            raise ConfigurationError("LoginThrottle: need 0 < base_delay <= max_delay")
+        self.storage = make_storage(storage)
+        self.per_account = per_account
+        self.per_ip = per_ip
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.clock = clock
+
+    @staticmethod
+    def normalize(account: str) -> str:
+        """The form usernames are counted under: stripped and casefolded."""
+        return account.strip().casefold()
+
+    def _subjects(self, account: str, ip: str) -> list[tuple[str, tuple[int, int]]]:
+        return [
+            (_digest("login-account", self.normalize(account)), self.per_account),
+            (_digest("login-ip", ip), self.per_ip),
+        ]
+
+    def delay_for(self, failures: int, limit: int) -> float:
+        """Seconds to wait after ``failures`` failures against ``limit`` (0 below it)."""
+        if failures < limit:
+            return 0.0
+        return min(self.base_delay * 2.0 ** min(failures - limit, 60), self.max_delay)
+
+    async def check(self, account: str, ip: str) -> None:
+        """Raise ``Throttled(retry_after)`` while either subject is backing off."""
+        keys = [f"nexios_auth_di/login/{h}/until" for h, _ in self._subjects(account, ip)]
+        try:
+            values = await asyncio.gather(*(self.storage.get(k) for k in keys))
+        except Exception as exc:
+            raise StoreUnavailable("login_throttle_storage") from exc
+        wait = max(v / 1000.0 for v in values) - self.clock()
+        if wait > 0:
+            raise Throttled(min(wait, self.max_delay), reason="login_backoff")
+
+    async def failed(self, account: str, ip: str) -> None:
+        """Record a failed login for both subjects and start their backoff if due."""
+        now = self.clock()
+        try:
+            for digest, (limit, window) in self._subjects(account, ip):
+                count_key = f"nexios_auth_di/login/{digest}/n"
+                failures = await self.storage.incr(count_key, window)
+                delay = self.delay_for(failures, limit)
+                if delay <= 0:
+                    continue
+                keep = math.ceil(delay) + 1
+                # Re-write the counter so failure history outlives the lock by a window;
+                # a concurrent race can only raise the count (more backoff, still capped).
+                await self.storage.clear(count_key)
+                await self.storage.incr(count_key, window + keep, amount=failures)
+                until_key = f"nexios_auth_di/login/{digest}/until"
+                await self.storage.clear(until_key)
+                await self.storage.incr(until_key, keep, amount=int((now + delay) * 1000))
+        except Exception as exc:
+            raise StoreUnavailable("login_throttle_storage") from exc
+
+    async def succeeded(self, account: str, ip: str) -> None:
+        """Forget the account's failures (not the IP's)."""
+        digest = _digest("login-account", self.normalize(account))
+        try:
+            await self.storage.clear(f"nexios_auth_di/login/{digest}/n")
+            await self.storage.clear(f"nexios_auth_di/login/{digest}/until")
+        except Exception as exc:
+            raise StoreUnavailable("login_throttle_storage") from exc
