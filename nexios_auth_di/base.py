@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ._scope import Scope
+
 if TYPE_CHECKING:
     from nexios.http import Request, Response
 
@@ -131,30 +133,59 @@ def user_has_permission(user: object, permission: str) -> bool:
 
 
 class AuthenticationBackend:
-    """A custom backend. ``authenticate`` returns ``(user, "type")`` when it knows the
-    caller and ``UnauthenticatedUser()`` or ``None`` when it does not.
+    """A backend. Custom ones override ``authenticate(request, response)`` and return
+    ``(user, "type")`` when they know the caller, ``UnauthenticatedUser()`` or ``None``
+    when they do not. Raising an ``HTTPAuthError`` means "a credential was sent and it is
+    bad"; the middleware logs it and moves on to the next backend.
 
-    ``scheme``/``challenge`` feed the 401 ``WWW-Authenticate`` header and OpenAPI.
+    Built-in backends override ``resolve`` instead, which reads the ASGI scope directly
+    and skips building a ``Request`` on the hot path.
     """
 
-    #: name of the auth type put in ``scope["auth"]`` and the OpenAPI scheme name
+    #: auth type put in ``scope["auth"]`` and the OpenAPI scheme name
     name: str = "custom"
 
-    async def authenticate(self, request: Request, response: Response) -> Any:
+    async def authenticate(self, request: Request, response: Response | None) -> Any:
         raise NotImplementedError
 
-    def challenge(self) -> str | None:
-        """The ``WWW-Authenticate`` challenge this backend answers a 401 with."""
+    async def resolve(
+        self, scope: Scope, request: Request | None, response: Response | None
+    ) -> tuple[Any, str] | None:
+        """Authenticate, normalised to ``(user, type)`` or ``None``."""
+        if request is None:
+            from nexios.http import Request as _Request
+
+            request = _Request(scope)
+        return normalize_result(self, await self.authenticate(request, response))
+
+    def challenge(self, *, invalid: bool = False) -> str | None:
+        """The ``WWW-Authenticate`` challenge for a 401; ``invalid`` when a credential of
+        this kind was sent and refused (RFC 6750 §3.1 ``error="invalid_token"``)."""
         return None
 
-    def has_credentials(self, scope: dict[str, Any]) -> bool:
+    def has_credentials(self, scope: Scope) -> bool:
         """Cheap check: did the client send this backend's credential at all?
 
-        Used by the lazy path to tell "anonymous" from "not resolved yet" without
-        verifying anything. Unknown backends say yes, which is the safe answer.
+        Lets lazy ``request.user`` tell "anonymous" from "not resolved yet" without
+        verifying anything. Unknown backends say yes, the safe answer.
         """
         return True
 
     def openapi_scheme(self) -> tuple[str, Any] | None:
         """``(name, SecurityScheme)`` for OpenAPI, or ``None`` to stay undocumented."""
         return None
+
+
+def normalize_result(backend: AuthenticationBackend, result: Any) -> tuple[Any, str] | None:
+    """Accept the guide's return shapes: ``(user, "type")``, ``UnauthenticatedUser()``,
+    ``None``, or a bare authenticated user."""
+    if result is None or isinstance(result, UnauthenticatedUser):
+        return None
+    if isinstance(result, tuple):
+        if len(result) != 2:
+            raise TypeError(f"{type(backend).__name__}.authenticate returned {len(result)} items")
+        user, kind = result
+        if user is None or not is_authenticated(user):
+            return None
+        return user, str(kind)
+    return (result, backend.name) if is_authenticated(result) else None

@@ -1,0 +1,131 @@
+"""API-key backend: a key in a header (``X-API-Key`` by default).
+
+Guide form: ``APIKeyBackend(key_name="X-API-Key", authenticate_func=load_by_key)`` hands
+the raw key to the app's function. ``static_keys={key: user}`` is a constant-time
+built-in for small deployments. Container form uses ``ApiKeyService`` (SHA-256 at rest,
+checksum, scopes, expiry, revocation) and loads the key's owner; the user it yields is
+limited to the key's scopes.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._scope import Scope, header
+from ..authenticator import call_loader
+from ..base import AuthenticationBackend, user_has_permission
+from ..exceptions import AuthenticationFailed, ConfigurationError
+
+if TYPE_CHECKING:
+    from nexios.http import Request, Response
+
+    from ..apikeys import ApiKeyService
+
+__all__ = ["APIKeyBackend", "ScopedUser"]
+
+MAX_KEY_LENGTH = 512
+
+
+class ScopedUser:
+    """The key owner, seen through the key: a permission needs both the key's scope and
+    the owner's own grant, so a key can never do more than its owner."""
+
+    __slots__ = ("scopes", "user")
+
+    def __init__(self, user: Any, scopes: Collection[str]) -> None:
+        self.user = user
+        self.scopes = frozenset(scopes)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return frozenset(p for p in self.scopes if user_has_permission(self.user, p))
+
+    def has_permission(self, permission: str) -> bool:
+        return permission in self.scopes and user_has_permission(self.user, permission)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.user, name)
+
+    def __repr__(self) -> str:
+        return f"ScopedUser({self.user!r}, scopes={sorted(self.scopes)!r})"
+
+
+class APIKeyBackend(AuthenticationBackend):
+    name = "api_key"
+
+    def __init__(
+        self,
+        key_name: str = "X-API-Key",
+        authenticate_func: Callable[[Any], Any] | None = None,
+        *,
+        static_keys: Mapping[str, Any] | None = None,
+        service: ApiKeyService | Callable[[], ApiKeyService] | None = None,
+        realm: str = "api",
+        scheme_name: str = "apiKeyHeader",
+    ) -> None:
+        self.key_name = key_name
+        self._header = key_name.lower().encode("latin-1")
+        self._realm = realm
+        self.scheme_name = scheme_name
+        self._static = dict(static_keys or {})
+        self._loader = authenticate_func
+        self._service: Callable[[], ApiKeyService] | None = None
+        if service is not None:
+            if authenticate_func is None:
+                raise ConfigurationError("APIKeyBackend(service=...) needs the owner loader")
+            self._service = service if callable(service) else (lambda: service)
+        elif authenticate_func is None and not self._static:
+            raise ConfigurationError("APIKeyBackend needs authenticate_func or static_keys")
+
+    async def resolve(
+        self, scope: Scope, request: Request | None, response: Response | None
+    ) -> tuple[Any, str] | None:
+        raw = header(scope, self._header)
+        if raw is None:
+            return None
+        key = raw.strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise AuthenticationFailed(reason="malformed_api_key")
+        user = await self._lookup(key)
+        if user is None:
+            raise AuthenticationFailed(reason="invalid_api_key")
+        return user, self.name
+
+    async def _lookup(self, key: str) -> Any:
+        if self._service is not None:
+            record = await self._service().authenticate(key)
+            if record is None:
+                return None
+            assert self._loader is not None
+            owner = await call_loader(self._loader, record.owner)
+            return None if owner is None else ScopedUser(owner, record.scopes)
+        if self._static:
+            found = None
+            encoded = key.encode()
+            for candidate, user in self._static.items():  # touch every entry: no early exit
+                if hmac.compare_digest(candidate.encode(), encoded):
+                    found = user
+            if found is not None or self._loader is None:
+                return found
+        assert self._loader is not None
+        return await call_loader(self._loader, key)
+
+    async def authenticate(self, request: Request, response: Response | None) -> Any:
+        return await self.resolve(request.scope, request, response)
+
+    def has_credentials(self, scope: Scope) -> bool:
+        return any(k == self._header for k, _ in scope.get("headers") or ())
+
+    def challenge(self, *, invalid: bool = False) -> str | None:
+        return f'ApiKey realm="{self._realm}", header="{self.key_name}"'
+
+    def openapi_scheme(self) -> tuple[str, Any] | None:
+        from nexios.openapi.models import APIKey
+
+        return self.scheme_name, APIKey(name=self.key_name, **{"in": "header"})

@@ -1,0 +1,85 @@
+"""Session backend: the user id lives in ``request.session`` (set at login).
+
+Cookies are sent by browsers on cross-site requests too, so an unsafe request (POST,
+PUT, PATCH, DELETE) authenticated by the session must carry the session's CSRF token.
+Bearer-token and API-key requests are unaffected: browsers never attach those on their
+own. A missing or wrong token yields a 403 for routes that need the user.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._scope import UNSAFE_METHODS, Scope, method
+from ..authenticator import call_loader
+from ..base import AuthenticationBackend
+from ..exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from nexios.http import Request, Response
+
+__all__ = ["SessionAuthBackend"]
+
+logger = logging.getLogger("nexios_auth_di")
+
+
+class SessionAuthBackend(AuthenticationBackend):
+    name = "session"
+
+    def __init__(
+        self,
+        authenticate_func: Callable[[Any], Any] | None = None,
+        user_key: str = "user_id",
+        *,
+        csrf: bool = True,
+        cookie_name: str = "session",
+        realm: str = "api",
+        scheme_name: str = "sessionCookie",
+    ) -> None:
+        if authenticate_func is None:
+            raise ConfigurationError("SessionAuthBackend needs authenticate_func (id -> user)")
+        self._loader = authenticate_func
+        self.user_key = user_key
+        self.csrf = csrf
+        self.cookie_name = cookie_name
+        self._realm = realm
+        self.scheme_name = scheme_name
+
+    def _identity(self, scope: Scope) -> Any:
+        session = scope.get("session")
+        if session is None:
+            logger.debug("SessionAuthBackend: no SessionMiddleware in front of this route")
+            return None
+        return session.get(self.user_key) if hasattr(session, "get") else None
+
+    async def resolve(
+        self, scope: Scope, request: Request | None, response: Response | None
+    ) -> tuple[Any, str] | None:
+        identity = self._identity(scope)
+        if identity is None:
+            return None
+        if self.csrf and method(scope) in UNSAFE_METHODS:
+            from ..csrf import require_csrf
+
+            require_csrf(scope)
+        user = await call_loader(self._loader, identity)
+        if user is None:
+            return None  # the account is gone: the stale session is just anonymous
+        return user, self.name
+
+    async def authenticate(self, request: Request, response: Response | None) -> Any:
+        return await self.resolve(request.scope, request, response)
+
+    def has_credentials(self, scope: Scope) -> bool:
+        session = scope.get("session")
+        return isinstance(session, dict) and self.user_key in session
+
+    def challenge(self, *, invalid: bool = False) -> str | None:
+        return f'Session realm="{self._realm}"'
+
+    def openapi_scheme(self) -> tuple[str, Any] | None:
+        from nexios.openapi.models import APIKey
+
+        return self.scheme_name, APIKey(name=self.cookie_name, **{"in": "cookie"})

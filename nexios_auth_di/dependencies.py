@@ -1,0 +1,90 @@
+"""``Depend`` targets: the current user, and any container provider.
+
+Nexios calls these with a ``Context`` whose request carries our per-request state, so
+the first ask verifies the credential and loads the user and every later ask (nested
+dependencies, decorators, policies) reuses it. Nexios has no override API for
+``Depend``; overrides live in the container instead, which is why providers are wrapped
+in plain functions that call the provider at request time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nexios.dependencies import Context, Depend
+
+from .base import UnauthenticatedUser, is_authenticated
+from .exceptions import AuthenticationFailed, ConfigurationError
+from .runtime import CONTAINER_KEY, request_auth
+
+__all__ = ["auth_type", "current_user", "inject", "optional_user", "resolve_user"]
+
+
+async def resolve_user(request: Any, response: Any = None) -> Any:
+    """The caller of ``request``: resolved once per request, then cached in its scope."""
+    scope = request.scope
+    state = request_auth(scope)
+    if state is None:
+        # guide-form middleware (or none at all): read what it attached
+        return scope.get("user") or UnauthenticatedUser()
+    if state.resolved:
+        return state.user
+    return await state.resolve(request, response)
+
+
+async def require_user(request: Any, response: Any = None) -> Any:
+    """Like ``resolve_user`` but raises the 401 (or deferred 403) when nobody is there."""
+    user = await resolve_user(request, response)
+    if is_authenticated(user):
+        return user
+    state = request_auth(request.scope)
+    if state is not None:
+        raise state.unauthenticated()
+    raise AuthenticationFailed()
+
+
+async def current_user(ctx: Context = Context()) -> Any:  # noqa: B008 - Nexios's marker
+    """``user=Depend(current_user)``: the authenticated user, or a 401."""
+    return await require_user(ctx.request)
+
+
+async def optional_user(ctx: Context = Context()) -> Any:  # noqa: B008 - Nexios's marker
+    """``user=Depend(optional_user)``: the authenticated user, or ``None``."""
+    user = await resolve_user(ctx.request)
+    return user if is_authenticated(user) else None
+
+
+async def auth_type(ctx: Context = Context()) -> str | None:  # noqa: B008 - Nexios's marker
+    """``kind=Depend(auth_type)``: ``"jwt"``, ``"session"``, ``"api_key"``... or ``None``."""
+    await resolve_user(ctx.request)
+    value = ctx.request.scope.get("auth")
+    return None if value is None else str(value)
+
+
+def inject(provider: Any) -> Any:
+    """``svc=inject(container.token_service)`` or ``inject("token_service")``.
+
+    A provider object is called at request time, so ``provider.override(...)`` applies.
+    A name is looked up on the container that ``install()`` attached to this request, so
+    the same handler works with whichever container the app (or a test) installed.
+    """
+    if isinstance(provider, str):
+        name = provider
+
+        def by_name(ctx: Context = Context()) -> Any:  # noqa: B008
+            container = ctx.request.scope.get(CONTAINER_KEY)
+            if container is None:
+                raise ConfigurationError(f"inject({name!r}) needs install(app, container)")
+            return getattr(container, name)()
+
+        by_name.__name__ = f"inject_{name}"
+        return Depend(by_name)
+    if not callable(provider):
+        raise ConfigurationError(f"inject() takes a provider or a provider name, not {provider!r}")
+    call: Callable[[], Any] = provider
+
+    def by_provider() -> Any:
+        return call()
+
+    return Depend(by_provider)

@@ -1,0 +1,129 @@
+"""``install(app, container)``: the one call that wires authentication into an app.
+
+It checks the container (a missing loader or secret fails here, at bootstrap, not on
+the first request), wraps the router in the lazy ASGI middleware, registers the error
+handlers and OpenAPI security schemes, and leaves the container on ``app.state``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .container import AuthContainer
+from .decorator import REQUIREMENTS_ATTR
+from .exceptions import ConfigurationError, HTTPAuthError
+from .middleware import AuthMiddleware
+from .runtime import CONTAINER_KEY, request_auth
+
+__all__ = ["auth_error_handler", "install"]
+
+logger = logging.getLogger("nexios_auth_di")
+
+INSTALLED_FLAG = "nexios_auth_di.installed"
+
+
+async def auth_error_handler(request: Any, response: Any, exc: HTTPAuthError) -> Any:
+    """Default JSON body ``{"error", "detail"}``; never says why a credential failed."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401 and "WWW-Authenticate" not in headers:
+        state = request_auth(request.scope)
+        if state is not None:
+            headers.update(state.challenge_headers())
+    if exc.status_code >= 500 or exc.status_code in (401, 403):
+        logger.info(
+            "%s %s -> %s (%s)", request.method, request.url.path, exc.status_code, exc.reason
+        )
+    return response.json(exc.body(), status_code=exc.status_code, headers=headers)
+
+
+def _check_container(container: Any) -> list[Any]:
+    # AuthContainer() returns a DynamicContainer, so check the providers, not the class
+    if not all(hasattr(container, n) for n in ("authenticator", "backends", "user_loader")):
+        raise ConfigurationError("install() takes an AuthContainer (or a subclass) instance")
+    try:
+        loader = container.user_loader()
+    except Exception as exc:
+        raise ConfigurationError(
+            "container.user_loader is not set: container.user_loader.override(load_user) "
+            "with a function identity -> user | None"
+        ) from exc
+    if not callable(loader):
+        raise ConfigurationError(f"container.user_loader must be callable, got {loader!r}")
+    backends: list[Any] = container.backends()
+    return backends
+
+
+def _add_sessions(app: Any, container: Any, backends: list[Any]) -> None:
+    """Sessions for the session backend: server-side by default (logout really ends
+    them), configured from ``config.session``. Without ``session.secret_key`` the app is
+    expected to add its own ``SessionMiddleware``."""
+    if not any(getattr(b, "name", None) == "session" for b in backends):
+        return
+    cfg = container.config.session() or {}
+    if not cfg.get("secret_key"):
+        logger.info("session backend without session.secret_key: add SessionMiddleware yourself")
+        return
+    from .session import SessionMiddleware
+
+    app.wrap_asgi(
+        SessionMiddleware,
+        secret_key=cfg["secret_key"],
+        max_age=int(cfg.get("max_age", 14 * 24 * 3600)),
+        secure=bool(cfg.get("secure", True)),
+        httponly=True,
+        samesite=cfg.get("samesite", "lax"),
+        cookie_name=str(cfg.get("cookie_name", "session")),
+        host_prefix=bool(cfg.get("host_prefix", False)),
+        user_key=str(cfg.get("user_key", "user_id")),
+        store=container.session_store() if cfg.get("server_side", True) else None,
+        revocations=container.revocation_store(),
+        clock=container.clock(),
+    )
+
+
+def _register_handler(app: Any) -> None:
+    middleware = getattr(app, "exceptions_handler", None)
+    existing = getattr(middleware, "_exception_handlers", {})
+    if HTTPAuthError not in existing:  # an app's own handler wins, before or after install
+        app.add_exception_handler(HTTPAuthError, auth_error_handler)
+
+
+def _document(app: Any, backends: list[Any]) -> None:
+    requirement: list[dict[str, list[str]]] = []
+    for backend in backends:
+        described = backend.openapi_scheme()
+        if described is not None:
+            name, scheme = described
+            app.openapi_config.add_security_scheme(name, scheme)
+            requirement.append({name: []})
+    if not requirement:
+        return
+    for route in app.get_all_routes():
+        handler = getattr(route, "handler", None)
+        if getattr(handler, REQUIREMENTS_ATTR, None) and not getattr(route, "security", None):
+            route.security = requirement
+
+
+def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
+    """Wire ``container`` into ``app``.
+
+    ``eager=False`` (the default) authenticates only when a handler asks; ``eager=True``
+    authenticates every request up front, for apps that read ``request.user`` directly.
+    Routes decorated before this call are marked as secured in OpenAPI; call
+    ``document(app, container)`` again after adding routes later.
+    """
+    if app.state.get(INSTALLED_FLAG):
+        raise ConfigurationError("install() was already called on this app")
+    backends = _check_container(container)
+    app.wrap_asgi(AuthMiddleware, container=container, eager=eager)
+    _add_sessions(app, container, backends)
+    _register_handler(app)
+    _document(app, backends)
+    app.state[CONTAINER_KEY] = container
+    app.state[INSTALLED_FLAG] = True
+
+
+def document(app: Any, container: AuthContainer) -> None:
+    """Mark routes added after ``install()`` as secured in the OpenAPI document."""
+    _document(app, container.backends())

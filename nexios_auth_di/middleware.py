@@ -1,0 +1,109 @@
+"""Authentication middleware: the lazy pure-ASGI fast path and the guide's form.
+
+``AuthMiddleware`` is what ``install()`` wraps around the router. It only parks a
+``RequestAuth`` in the scope; the caller is resolved when something asks. Being pure
+ASGI it costs next to nothing, sees WebSocket connections too, and sits inside Nexios's
+exception middleware, so a 401/503 raised under it reaches the exception handlers.
+
+``AuthenticationMiddleware`` is the guide's eager form:
+``app.add_middleware(AuthenticationMiddleware(backend=b))`` or ``(backends=[b1, b2])``.
+It authenticates every request before the handler and sets ``scope["user"]`` and
+``scope["auth"]``. Nexios turns exceptions in such middleware into 500s, so it *returns*
+its error responses (a store outage is a 503) instead of raising. It also works as pure
+ASGI: ``app.wrap_asgi(AuthenticationMiddleware, backends=[...])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._scope import Scope
+from .authenticator import Authenticator
+from .base import AuthenticationBackend
+from .exceptions import ConfigurationError, HTTPAuthError
+from .runtime import CONTAINER_KEY, STATE_KEY, PendingUser, RequestAuth
+from .throttling import RateLimitMiddleware
+
+if TYPE_CHECKING:
+    from nexios.http import Request, Response
+
+    from .container import AuthContainer
+
+__all__ = ["AuthMiddleware", "AuthenticationMiddleware", "RateLimitMiddleware"]
+
+ASGIApp = Callable[..., Awaitable[None]]
+
+
+class AuthMiddleware:
+    """Pure-ASGI middleware placed by ``install()``; lazy unless ``eager=True``."""
+
+    def __init__(self, app: ASGIApp, *, container: AuthContainer, eager: bool = False) -> None:
+        self.app = app
+        self.container = container
+        self.eager = eager
+        self._authenticator = container.authenticator  # the provider: overrides apply
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http" or kind == "websocket":
+            state = RequestAuth(scope, self._authenticator)
+            scope[STATE_KEY] = state
+            scope[CONTAINER_KEY] = self.container
+            scope["auth"] = None
+            if self.eager:
+                await state.resolve()
+            else:
+                scope["user"] = PendingUser(state)
+        await self.app(scope, receive, send)
+
+
+class AuthenticationMiddleware:
+    """The guide's middleware: backends tried in order, first to authenticate wins."""
+
+    def __init__(
+        self,
+        app: ASGIApp | None = None,
+        *,
+        backend: AuthenticationBackend | Sequence[AuthenticationBackend] | None = None,
+        backends: Sequence[AuthenticationBackend] | None = None,
+    ) -> None:
+        chosen: list[AuthenticationBackend] = []
+        if backend is not None:
+            chosen.extend(backend if isinstance(backend, Sequence) else [backend])
+        if backends is not None:
+            chosen.extend(backends)
+        if not chosen:
+            raise ConfigurationError("AuthenticationMiddleware needs backend= or backends=")
+        for b in chosen:
+            if not isinstance(b, AuthenticationBackend) and not hasattr(b, "authenticate"):
+                raise ConfigurationError(f"{b!r} is not an authentication backend")
+        self.app = app
+        self.authenticator = Authenticator(chosen)
+        self._get = lambda: self.authenticator
+
+    async def __call__(self, first: Any, second: Any, third: Any) -> Any:
+        if isinstance(first, dict):  # pure ASGI: (scope, receive, send)
+            return await self._asgi(first, second, third)
+        return await self._dispatch(first, second, third)
+
+    async def _asgi(self, scope: Scope, receive: Any, send: Any) -> None:
+        assert self.app is not None, "constructed without an app: use app.add_middleware"
+        if scope["type"] in ("http", "websocket"):
+            state = RequestAuth(scope, self._get)
+            scope[STATE_KEY] = state
+            await state.resolve()
+        await self.app(scope, receive, send)
+
+    async def _dispatch(
+        self, request: Request, response: Response, call_next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        scope = request.scope
+        state = RequestAuth(scope, self._get)
+        state.request = request
+        scope[STATE_KEY] = state
+        try:
+            await state.resolve(request, response)
+        except HTTPAuthError as exc:  # fail closed, as a response: raising here is a 500
+            return response.json(exc.body(), status_code=exc.status_code, headers=exc.headers)
+        return await call_next()

@@ -1,0 +1,143 @@
+"""Per-request authentication state: the lazy, once-per-request cache.
+
+The ASGI middleware puts one ``RequestAuth`` in the scope. Nothing is verified until a
+dependency, decorator or policy asks; the first ask runs the backends and the loader, and
+every later ask in the same request gets the same answer. Routes that never ask pay only
+for creating this small object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._scope import Scope
+from .base import BaseUser
+from .exceptions import AuthenticationFailed, ConfigurationError, HTTPAuthError
+
+if TYPE_CHECKING:
+    from .authenticator import Authenticator
+
+__all__ = ["STATE_KEY", "PendingUser", "RequestAuth", "request_auth"]
+
+#: scope key holding the ``RequestAuth`` of the current request
+STATE_KEY = "nexios_auth_di"
+CONTAINER_KEY = "auth_container"
+
+logger = logging.getLogger("nexios_auth_di")
+
+
+class RequestAuth:
+    """Resolves the caller at most once per request and remembers the outcome."""
+
+    __slots__ = ("_future", "_get_authenticator", "auth", "error", "request", "scope", "user")
+
+    def __init__(
+        self, scope: Scope, get_authenticator: Callable[[], Authenticator]
+    ) -> None:
+        self.scope = scope
+        self._get_authenticator = get_authenticator
+        self._future: asyncio.Future[Any] | None = None
+        self.user: Any = None
+        self.auth: str | None = None
+        #: why nobody authenticated (CSRF, bad token...), raised instead of a bare 401
+        self.error: HTTPAuthError | None = None
+        self.request: Any = None
+
+    @property
+    def resolved(self) -> bool:
+        return self._future is not None and self._future.done()
+
+    async def resolve(self, request: Any = None, response: Any = None) -> Any:
+        """Run the backends once; concurrent and later callers share the result."""
+        future = self._future
+        if future is not None:
+            if future.done():
+                return future.result()
+            return await asyncio.shield(future)
+        future = self._future = asyncio.get_running_loop().create_future()
+        try:
+            outcome = await self._get_authenticator().authenticate(
+                self.scope, request or self.request, response
+            )
+        except BaseException as exc:
+            # a store outage (503) or a bug: every asker sees the same failure
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: the raise below reports it
+            raise
+        self.user, self.auth, self.error = outcome
+        self.scope["user"] = self.user
+        self.scope["auth"] = self.auth
+        future.set_result(self.user)
+        return self.user
+
+    def unauthenticated(self) -> HTTPAuthError:
+        """The error for "nobody authenticated": a deferred CSRF/token error or a 401."""
+        if self.error is not None:
+            return self.error
+        return AuthenticationFailed(headers=self._get_authenticator().challenge_headers())
+
+    def credentials_present(self) -> bool:
+        return self._get_authenticator().credentials_present(self.scope)
+
+    def challenge_headers(self) -> dict[str, str]:
+        return self._get_authenticator().challenge_headers()
+
+
+def request_auth(scope: Scope) -> RequestAuth | None:
+    state = scope.get(STATE_KEY)
+    return state if isinstance(state, RequestAuth) else None
+
+
+class PendingUser(BaseUser):
+    """What ``request.user`` holds in lazy mode before anything resolved the caller.
+
+    With no credential in the request it behaves exactly like ``UnauthenticatedUser``.
+    With a credential it refuses to guess: reading it raises ``ConfigurationError`` with a
+    fix, because answering "anonymous" for a request that sent a token would be a silent
+    lie. Resolve with ``Depend(current_user)``, ``@login_required``, or install eagerly.
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: RequestAuth) -> None:
+        self._state = state
+
+    def _refuse(self) -> ConfigurationError:
+        return ConfigurationError(
+            "request.user is resolved lazily and nothing has resolved it for this request. "
+            "Ask for it with `user=Depend(current_user)` or `@login_required`, or call "
+            "install(app, container, eager=True) to authenticate every request up front."
+        )
+
+    @property
+    def is_authenticated(self) -> bool:
+        if self._state.credentials_present():
+            raise self._refuse()
+        return False
+
+    def get_display_name(self) -> str:
+        if self._state.credentials_present():
+            raise self._refuse()
+        return "Anonymous"
+
+    def has_permission(self, permission: str) -> bool:
+        if self._state.credentials_present():
+            raise self._refuse()
+        return False
+
+    @property
+    def identity(self) -> str:
+        if self._state.credentials_present():
+            raise self._refuse()
+        return ""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise self._refuse()
+
+    def __repr__(self) -> str:
+        return "PendingUser()"
