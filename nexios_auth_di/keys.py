@@ -308,11 +308,10 @@ class KeyRing:
         A ``kid`` must name a key of the ring; no ``kid`` means the active key. The
         header's ``alg`` must equal the key's, so the token never picks the algorithm.
         """
-        kid = header.get("kid")
-        if kid is None:
+        if "kid" not in header:
             key = self._active
-        elif type(kid) is not str:
-            raise TokenError("bad_kid")
+        elif type(kid := header["kid"]) is not str:
+            raise TokenError("bad_kid")  # null, numbers, lists: never coerced
         else:
             found = self._keys.get(kid)
             if found is None:
