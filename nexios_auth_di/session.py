@@ -24,12 +24,13 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from nexios.http.response import JSONResponse
 
 from .csrf import MW_SCOPE_KEY, rotate_csrf_token, scope_of
 from .csrf import csrf_token as csrf_token
 from .csrf import require_csrf as require_csrf
 from .csrf import verify_csrf as verify_csrf
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, HTTPAuthError
 from .session_cookies import MAX_COOKIE_BYTES, CookieSpec, Session, read_cookie
 from .stores.protocols import RevocationStore, SessionStore
 
@@ -126,10 +127,15 @@ class SessionMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
     async def _bridge(self, request: Any, response: Any, call_next: Any) -> Any:
+        # Nexios turns exceptions raised here into 500s, so store outages are answered
+        # here, as the pure-ASGI form's exception handlers would (503, fail closed).
         scope = request.scope
-        await self._begin(scope)
-        result = await call_next()
-        header = await self.commit(scope)
+        try:
+            await self._begin(scope)
+            result = await call_next()
+            header = await self.commit(scope)
+        except HTTPAuthError as exc:
+            return JSONResponse(exc.body(), exc.status_code, dict(exc.headers or {}))
         if header is not None:
             result.raw_headers = [*result.raw_headers, (b"set-cookie", header)]
         return result
@@ -284,8 +290,9 @@ async def logout(request_or_scope: Any) -> None:
 async def end_other_sessions(request_or_scope: Any, subject: str) -> int:
     """Delete every other server-side session of ``subject`` (after a password change).
 
-    Client-side mode needs ``revocations``: every older cookie of the subject is
-    refused and the current one is re-issued; returns -1 there (the count is unknown).
+    Client-side mode needs ``revocations``: every cookie of the subject issued before
+    now is refused and the current one is re-issued; returns -1 there (the count is
+    unknown). A cookie issued at the very same clock reading survives.
     """
     mw, session = _parts(request_or_scope)
     if mw.store is not None:
