@@ -30,9 +30,10 @@ __all__ = ["RESERVED_CLAIMS", "TokenService", "TokenVerifier"]
 
 Clock = Callable[[], float]
 RESERVED_CLAIMS = frozenset({"sub", "iat", "exp", "nbf", "jti", "typ", "iss", "aud", "fam"})
-# Compact JWS: three non-empty base64url segments and nothing else (RFC 7515 §7.1, §2).
+# Compact JWS: three base64url segments (only the payload may be empty) and nothing else
+# (RFC 7515 §7.1, §2).
 # One regex refuses whitespace, NUL, non-ASCII, padding, JWE's five segments, and more.
-_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
 
 
 def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
