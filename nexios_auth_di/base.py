@@ -85,6 +85,11 @@ class UnauthenticatedUser(BaseUser):
 
     __slots__ = ()
 
+    #: so policies and templates can read ``user.id`` without a special case
+    id = None
+    username = ""
+    permissions: frozenset[str] = frozenset()
+
     @property
     def is_authenticated(self) -> bool:
         return False

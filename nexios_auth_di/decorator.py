@@ -14,6 +14,7 @@ use, so tests can override what "admin" means without touching handlers.
 from __future__ import annotations
 
 import functools
+import logging
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -23,6 +24,8 @@ from .dependencies import require_user, resolve_user
 from .exceptions import ConfigurationError, PermissionDenied
 from .policies import Access, HasAnyPermission, Policy, evaluate
 from .runtime import CONTAINER_KEY, request_auth
+
+logger = logging.getLogger("nexios_auth_di")
 
 __all__ = ["authorize", "login_required", "permission_required", "policy_required"]
 
@@ -45,7 +48,7 @@ def _guard(handler: H, requirement: str, policy_for: PolicySource | None) -> H:
         user = await require_user(request, response)
         if policy_for is not None:
             policy = policy_for(request)
-            if not await evaluate(policy, Access(user, request)):
+            if not await _allowed(policy, Access(user, request)):
                 raise PermissionDenied(reason=f"policy {policy!r} denied")
         if is_async:
             return await handler(request, response, *args, **kwargs)
@@ -56,6 +59,17 @@ def _guard(handler: H, requirement: str, policy_for: PolicySource | None) -> H:
     previous: list[str] = list(getattr(handler, REQUIREMENTS_ATTR, ()))
     setattr(wrapper, REQUIREMENTS_ATTR, [requirement, *previous])
     return wrapper  # type: ignore[return-value]
+
+
+async def _allowed(policy: Policy, access: Access) -> bool:
+    """Evaluate, failing closed: a policy that crashes denies (and is logged)."""
+    try:
+        return await evaluate(policy, access)
+    except ConfigurationError:
+        raise
+    except Exception:
+        logger.exception("policy %r raised; denying", policy)
+        return False
 
 
 def login_required(handler: H) -> H:
@@ -98,8 +112,10 @@ def policy_required(policy: str | Policy) -> Callable[[H], H]:
             return policy
         return _named_policy(_container_of(request), policy)
 
+    label = f"policy:{policy}" if isinstance(policy, str) else f"policy-object:{policy!r}"
+
     def decorate(handler: H) -> H:
-        return _guard(handler, f"policy:{policy!r}", policy_for)
+        return _guard(handler, label, policy_for)
 
     return decorate
 
@@ -122,7 +138,7 @@ async def authorize(request: Any, policy: str | Policy, obj: Any = None) -> Any:
     if isinstance(policy, str):
         policy = _named_policy(_container_of(request), policy)
     user = await resolve_user(request)
-    if await evaluate(policy, Access(user, request, obj)):
+    if await _allowed(policy, Access(user, request, obj)):
         return user
     if not is_authenticated(user):
         state = request_auth(request.scope)

@@ -18,7 +18,15 @@ from .base import UnauthenticatedUser, is_authenticated
 from .exceptions import AuthenticationFailed, ConfigurationError
 from .runtime import CONTAINER_KEY, request_auth
 
-__all__ = ["auth_type", "current_user", "inject", "optional_user", "resolve_user"]
+__all__ = [
+    "auth_type",
+    "current_user",
+    "inject",
+    "optional_user",
+    "require_user",
+    "resolve_user",
+    "websocket_user",
+]
 
 
 async def resolve_user(request: Any, response: Any = None) -> Any:
@@ -88,3 +96,16 @@ def inject(provider: Any) -> Any:
         return call()
 
     return Depend(by_provider)
+
+
+async def websocket_user(websocket: Any, *, close_code: int = 1008) -> Any:
+    """The authenticated user of a WebSocket, or ``None`` after closing it.
+
+    A WebSocket has no HTTP response to carry a 401, so an anonymous connection is
+    closed with 1008 (policy violation, RFC 6455 §7.4.1) before it is accepted.
+    """
+    user = await resolve_user(websocket)
+    if is_authenticated(user):
+        return user
+    await websocket.close(code=close_code)
+    return None

@@ -105,6 +105,19 @@ def _document(app: Any, backends: list[Any]) -> None:
             route.security = requirement
 
 
+def _check_policies(app: Any, container: Any) -> None:
+    """A misspelt ``policy_required("name")`` fails here, at bootstrap."""
+    known = container.policies()
+    for route in app.get_all_routes():
+        for requirement in getattr(getattr(route, "handler", None), REQUIREMENTS_ATTR, ()):
+            name = requirement.removeprefix("policy:")
+            if name != requirement and name not in known:
+                raise ConfigurationError(
+                    f"route {route.raw_path} requires policy {name!r}, "
+                    "which container.policies does not define"
+                )
+
+
 def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     """Wire ``container`` into ``app``.
 
@@ -116,6 +129,7 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     if app.state.get(INSTALLED_FLAG):
         raise ConfigurationError("install() was already called on this app")
     backends = _check_container(container)
+    _check_policies(app, container)
     app.wrap_asgi(AuthMiddleware, container=container, eager=eager)
     _add_sessions(app, container, backends)
     _register_handler(app)
@@ -125,5 +139,7 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
 
 
 def document(app: Any, container: AuthContainer) -> None:
-    """Mark routes added after ``install()`` as secured in the OpenAPI document."""
+    """For routes added after ``install()``: mark them secured in OpenAPI and check
+    their named policies exist."""
+    _check_policies(app, container)
     _document(app, container.backends())
