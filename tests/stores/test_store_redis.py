@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 import uuid
 
@@ -139,3 +140,21 @@ async def test_namespaces_are_isolated(redis_url: str) -> None:
     await a.client.delete(a.key("rev", "jti", "jti"))
     await a.close()
     await b.close()
+
+
+async def test_frozen_server_times_out_and_recovers(redis_process: RedisProcess) -> None:
+    """A server that accepts but never answers costs one socket timeout, then 503, not a hang."""
+    assert redis_process.proc is not None
+    db = RedisDatabase(f"redis://127.0.0.1:{redis_process.port}/0", socket_timeout=0.3)
+    rev = RedisRevocationStore(db)
+    assert not await rev.is_refused("jti", "alice", 0)
+    redis_process.proc.send_signal(signal.SIGSTOP)
+    try:
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(rev.is_refused("jti", "alice", 0), timeout=5)
+    finally:
+        redis_process.proc.send_signal(signal.SIGCONT)
+    assert not await rev.is_refused("jti", "alice", 0)
+    await rev.revoke_jti("jti", time.time() + 60)
+    assert await rev.is_refused("jti", "alice", 0)
+    await db.close()
