@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -256,3 +257,35 @@ def test_profiles_and_names() -> None:
         profile_by_name("md5")
     with pytest.raises(ConfigurationError):
         Argon2Profile("broken", time_cost=0, memory_cost=64, parallelism=1)
+
+
+async def test_concurrency_is_capped() -> None:
+    """No more than max_concurrency hashes run at once, so a login flood queues instead of
+    oversubscribing CPUs and memory."""
+    in_flight = 0
+    peak = 0
+    lock = threading.Lock()
+
+    class CountingPool(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            def counted():  # type: ignore[no-untyped-def]
+                nonlocal in_flight, peak
+                with lock:
+                    in_flight += 1
+                    peak = max(peak, in_flight)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    with lock:
+                        in_flight -= 1
+
+            return super().submit(counted)
+
+    with CountingPool(max_workers=8) as pool:
+        svc = PasswordService(MODERATE, executor=pool, max_concurrency=2, allow_cheap=True)
+        hashed = await svc.hash("capped concurrency")
+        results = await asyncio.gather(
+            *(svc.verify(hashed, "capped concurrency") for _ in range(8))
+        )
+    assert all(results)
+    assert 1 <= peak <= 2
