@@ -1,5 +1,7 @@
 """Guide § Basic Authentication Setup: session backend + middleware, /profile and /admin."""
 
+# ruff: noqa: B008 - Depend(...)/inject(...) defaults are Nexios's dependency markers
+
 from __future__ import annotations
 
 from typing import Any

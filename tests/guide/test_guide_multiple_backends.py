@@ -1,5 +1,7 @@
 """Guide § Multiple Authentication Backends: tried in order, the first to authenticate wins."""
 
+# ruff: noqa: B008 - Depend(...)/inject(...) defaults are Nexios's dependency markers
+
 from __future__ import annotations
 
 from typing import Any
@@ -137,9 +139,7 @@ def container_app(db: UserTable, backends: list[str]) -> tuple[NexiosApp, AuthCo
     ("backends", "expected"),
     [(["session", "jwt"], ["alice", "session"]), (["jwt", "session"], ["root", "jwt"])],
 )
-def test_container_backend_order(
-    db: UserTable, backends: list[str], expected: list[str]
-) -> None:
+def test_container_backend_order(db: UserTable, backends: list[str], expected: list[str]) -> None:
     """config.backends orders the container's backends the same way; auth_type reports it."""
     app, container = container_app(db, backends)
     token = container.token_service().create_access_token("2")
