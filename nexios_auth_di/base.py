@@ -165,8 +165,13 @@ class AuthenticationBackend:
 
     def challenge(self, *, invalid: bool = False) -> str | None:
         """The ``WWW-Authenticate`` challenge for a 401; ``invalid`` when a credential of
-        this kind was sent and refused (RFC 6750 §3.1 ``error="invalid_token"``)."""
-        return None
+        this kind was sent and refused (RFC 6750 §3.1 ``error="invalid_token"``).
+
+        RFC 9110 §15.5.2 requires one on every 401, so custom backends get a generic
+        challenge named after the backend unless they override this."""
+        scheme = "".join(part.capitalize() for part in self.name.replace("-", "_").split("_"))
+        return f'{scheme or "Custom"} realm="api"'
+
 
     def has_credentials(self, scope: Scope) -> bool:
         """Cheap check: did the client send this backend's credential at all?

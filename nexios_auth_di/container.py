@@ -47,6 +47,14 @@ DEFAULTS: dict[str, Any] = {
     "stores": "memory",
     "store": {"sqlite_path": "nexios_auth.sqlite3", "redis_url": None, "namespace": "nxauth"},
     "passwords": {"profile": "rfc9106_low_memory", "min_length": 8},
+    "throttle": {
+        "storage": None,  # None: memory://, or redis://... when stores is redis
+        "per_account": [5, 300],
+        "per_ip": [20, 300],
+        "base_delay": 1.0,
+        "max_delay": 900.0,
+        "trusted_proxies": [],
+    },
 }
 
 
@@ -81,6 +89,9 @@ class AuthContainer(containers.DeclarativeContainer):
         factories.build_api_key_service, api_key_store, config.api_key, clock
     )
     event_sink = providers.Singleton(factories.build_event_sink)
+    login_throttle = providers.Singleton(factories.build_login_throttle, config, clock)
+    #: where the app keeps its users, for the ready-made routes (see routes.py)
+    user_repository: providers.Dependency[Any] = providers.Dependency()
 
     backends = providers.Singleton(
         factories.build_backends,

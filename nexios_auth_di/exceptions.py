@@ -40,7 +40,7 @@ class ConfigurationError(AuthError, ValueError):
     """The app was wired or configured wrongly; raised at setup, never per request."""
 
 
-class HTTPAuthError(AuthError, HTTPException):
+class HTTPAuthError(AuthError, HTTPException):  # type: ignore[misc]  # nexios is untyped here
     """An error that becomes an HTTP response.
 
     ``detail`` is what the client sees; ``reason`` is for logs only and must never be

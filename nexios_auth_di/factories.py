@@ -19,6 +19,7 @@ __all__ = [
     "build_backends",
     "build_event_sink",
     "build_key_ring",
+    "build_login_throttle",
     "build_password_service",
     "build_stores",
     "build_token_service",
@@ -105,6 +106,28 @@ def build_api_key_service(
     from .apikeys import ApiKeyService
 
     return ApiKeyService(store, prefix=str((api_key or {}).get("prefix", "nxa")), clock=clock)
+
+
+def build_login_throttle(config: Mapping[str, Any], clock: Callable[[], float]) -> Any:
+    """Login throttle on ``throttle.storage``; defaults to Redis when the stores are Redis,
+    so every worker counts the same attempts."""
+    from .throttling import LoginThrottle
+
+    throttle = _section(config, "throttle")
+    storage = throttle.get("storage")
+    if not storage:
+        redis_url = _section(config, "store").get("redis_url")
+        storage = redis_url if config.get("stores") == "redis" and redis_url else "memory://"
+    per_account = throttle.get("per_account") or (5, 300)
+    per_ip = throttle.get("per_ip") or (20, 300)
+    return LoginThrottle(
+        str(storage),
+        per_account=(int(per_account[0]), int(per_account[1])),
+        per_ip=(int(per_ip[0]), int(per_ip[1])),
+        base_delay=float(throttle.get("base_delay", 1.0)),
+        max_delay=float(throttle.get("max_delay", 900.0)),
+        clock=clock,
+    )
 
 
 def build_event_sink() -> Any:

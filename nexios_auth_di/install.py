@@ -82,11 +82,23 @@ def _add_sessions(app: Any, container: Any, backends: list[Any]) -> None:
     )
 
 
-def _register_handler(app: Any) -> None:
+def register_error_handler(app: Any) -> None:
+    """Add ``auth_error_handler`` for every ``HTTPAuthError`` unless the app has one."""
     middleware = getattr(app, "exceptions_handler", None)
     existing = getattr(middleware, "_exception_handlers", {})
     if HTTPAuthError not in existing:  # an app's own handler wins, before or after install
         app.add_exception_handler(HTTPAuthError, auth_error_handler)
+
+
+def _routes(app: Any) -> list[Any]:
+    """The app's real route objects (``get_all_routes()`` returns copies)."""
+    found: list[Any] = []
+    pending = [app.router]
+    while pending:
+        router = pending.pop()
+        found.extend(getattr(router, "routes", ()))
+        pending.extend(getattr(router, "sub_routers", {}).values())
+    return found
 
 
 def _document(app: Any, backends: list[Any]) -> None:
@@ -99,7 +111,7 @@ def _document(app: Any, backends: list[Any]) -> None:
             requirement.append({name: []})
     if not requirement:
         return
-    for route in app.get_all_routes():
+    for route in _routes(app):
         handler = getattr(route, "handler", None)
         if getattr(handler, REQUIREMENTS_ATTR, None) and not getattr(route, "security", None):
             route.security = requirement
@@ -108,7 +120,7 @@ def _document(app: Any, backends: list[Any]) -> None:
 def _check_policies(app: Any, container: Any) -> None:
     """A misspelt ``policy_required("name")`` fails here, at bootstrap."""
     known = container.policies()
-    for route in app.get_all_routes():
+    for route in _routes(app):
         for requirement in getattr(getattr(route, "handler", None), REQUIREMENTS_ATTR, ()):
             name = requirement.removeprefix("policy:")
             if name != requirement and name not in known:
@@ -132,7 +144,7 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     _check_policies(app, container)
     app.wrap_asgi(AuthMiddleware, container=container, eager=eager)
     _add_sessions(app, container, backends)
-    _register_handler(app)
+    register_error_handler(app)
     _document(app, backends)
     app.state[CONTAINER_KEY] = container
     app.state[INSTALLED_FLAG] = True

@@ -81,14 +81,27 @@ class AuthenticationMiddleware:
         self.app = app
         self.authenticator = Authenticator(chosen)
         self._get = lambda: self.authenticator
+        self._handlers_added = False
 
     async def __call__(self, first: Any, second: Any, third: Any) -> Any:
         if isinstance(first, dict):  # pure ASGI: (scope, receive, send)
             return await self._asgi(first, second, third)
         return await self._dispatch(first, second, third)
 
+    def _add_handlers(self, app: Any) -> None:
+        """The guide form has no ``install()``: register the JSON error handler (with the
+        backends' ``WWW-Authenticate`` challenge) on the app on first use, unless the app
+        registered its own."""
+        self._handlers_added = True
+        if app is not None:
+            from .install import register_error_handler
+
+            register_error_handler(app)
+
     async def _asgi(self, scope: Scope, receive: Any, send: Any) -> None:
         assert self.app is not None, "constructed without an app: use app.add_middleware"
+        if not self._handlers_added:
+            self._add_handlers(scope.get("base_app"))
         if scope["type"] in ("http", "websocket"):
             state = RequestAuth(scope, self._get)
             scope[STATE_KEY] = state
@@ -99,6 +112,8 @@ class AuthenticationMiddleware:
         self, request: Request, response: Response, call_next: Callable[[], Awaitable[Any]]
     ) -> Any:
         scope = request.scope
+        if not self._handlers_added:
+            self._add_handlers(scope.get("base_app"))
         state = RequestAuth(scope, self._get)
         state.request = request
         scope[STATE_KEY] = state

@@ -1,5 +1,10 @@
-"""Stores for server-side state: protocols plus memory, SQLite and Redis engines."""
+"""Stores for server-side state: protocols plus memory, SQLite and Redis engines.
 
+The SQLite and Redis engines import their drivers lazily: reach them through
+``build_stores(config)`` or import ``nexios_auth_di.stores.sqlite`` / ``.redis``.
+"""
+
+from .factory import ENGINES, StoreSet, build_stores
 from .memory import (
     MemoryApiKeyStore,
     MemoryRefreshFamilyStore,
@@ -16,6 +21,7 @@ from .protocols import (
 )
 
 __all__ = [
+    "ENGINES",
     "ApiKeyRecord",
     "ApiKeyStore",
     "MemoryApiKeyStore",
@@ -26,4 +32,6 @@ __all__ = [
     "RevocationStore",
     "SessionStore",
     "SpendResult",
+    "StoreSet",
+    "build_stores",
 ]
