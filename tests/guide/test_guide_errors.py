@@ -143,17 +143,6 @@ def test_guide_form_status_codes(uid: int | None, status: int, body: dict[str, s
     assert body.get("detail", body.get("message")) in r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "guide form (AuthenticationMiddleware via add_middleware, no install()): nothing "
-        "registers auth_error_handler, so Nexios's generic HTTPException handler "
-        "(nexios/exception_handler.py ExceptionMiddleware.http_exception) renders "
-        "response.json(exc.detail) -- a bare JSON string '\"Authentication required\"' "
-        "instead of the {'error','detail'} object install() produces; the guide-form "
-        "middleware (middleware.py AuthenticationMiddleware) should make the same body"
-    ),
-)
 @pytest.mark.parametrize(("uid", "status", "body"), CASES[:2])
 def test_guide_form_error_body_matches_container_form(
     uid: int | None, status: int, body: dict[str, str]
@@ -165,17 +154,6 @@ def test_guide_form_error_body_matches_container_form(
     assert r.json() == body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "guide form: an AuthenticationFailed raised by the handler (the guide's "
-        "protected_route) reaches Nexios's http_exception handler with exc.headers == {}, "
-        "so the 401 has no WWW-Authenticate; install() adds it in install.py "
-        "auth_error_handler from the request's challenge, but middleware.py "
-        "AuthenticationMiddleware._dispatch never does (it could add the backends' "
-        "challenge to a 401 response that lacks one)"
-    ),
-)
 def test_guide_form_raised_401_has_a_challenge() -> None:
     """Without install(), a 401 the handler raises still carries WWW-Authenticate."""
     with TestClient(guide_app()) as c:

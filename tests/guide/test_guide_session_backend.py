@@ -139,7 +139,7 @@ def test_unsafe_request_by_cookie_needs_the_csrf_token(db: UserTable) -> None:
         wrong = c.post("/posts", headers={"X-CSRF-Token": "guess"})
         ok = c.post("/posts", headers={"X-CSRF-Token": token})
     assert forged.status_code == 403
-    assert "CSRF token missing or invalid" in forged.text  # body shape: see test_guide_errors
+    assert forged.json() == {"error": "csrf_failed", "detail": "CSRF token missing or invalid"}
     assert wrong.status_code == 403
     assert ok.status_code == 201
     assert ok.json() == {"author": "alice"}
