@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
-from guide_support import HTTPS, SESSION_SECRET, UserTable
+from guide_support import HTTPS, JWT_SECRET, SESSION_SECRET, UserTable, parse_set_cookie
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import TestClient
@@ -16,6 +18,8 @@ from nexios_auth_di import AuthContainer, ConfigurationError, current_user, inst
 from nexios_auth_di.backends.session import SessionAuthBackend
 from nexios_auth_di.middleware import AuthenticationMiddleware
 from nexios_auth_di.session import SessionMiddleware
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def guide_app(db: UserTable) -> NexiosApp:
@@ -238,3 +242,64 @@ def test_lazy_request_user_after_a_dependency_is_the_user(db: UserTable) -> None
         log_in(c, "alice", "password123")
         r = c.get("/after")
     assert r.json() == {"username": "alice", "same": True}
+
+
+GUIDE_YAML = f"""
+backends: [session, jwt]
+jwt:
+  secret_key: {JWT_SECRET}
+  algorithm: HS256
+  access_ttl: 900
+session:
+  secret_key: {SESSION_SECRET}
+  max_age: 3600
+"""
+
+
+def test_yaml_config_drives_the_container(db: UserTable, tmp_path: Path) -> None:
+    """config.from_yaml with the DESIGN §2 keys sets backends, token TTL and cookie max_age."""
+    path = tmp_path / "auth.yaml"
+    path.write_text(GUIDE_YAML)
+    container = AuthContainer()
+    container.config.from_yaml(str(path))
+    container.user_loader.override(db.get_user)
+    app = NexiosApp()
+    install(app, container)
+
+    @app.post("/login")
+    async def login(request: Any, response: Any) -> Any:
+        request.session["user_id"] = 1
+        return {"ok": True}
+
+    @app.get("/me")
+    async def me(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        return {"username": user.username}
+
+    token = container.token_service().create_access_token("2")
+    claims = jwt.decode(token, JWT_SECRET, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 900
+    with TestClient(app, base_url=HTTPS) as c:
+        by_token = c.get("/me", headers={"Authorization": f"Bearer {token}"})
+        cookie = c.post("/login").headers["set-cookie"]
+        by_session = c.get("/me")
+    assert by_token.json() == {"username": "root"}
+    assert by_session.json() == {"username": "alice"}
+    assert parse_set_cookie(cookie)[2]["max-age"] == "3600"
+
+
+def test_shipped_testing_profile_loads(db: UserTable) -> None:
+    """containers/testing.yaml is a complete profile: install() accepts it as is."""
+    container = AuthContainer()
+    container.config.from_yaml(str(REPO / "containers" / "testing.yaml"))
+    container.user_loader.override(db.get_user)
+    app = NexiosApp()
+    install(app, container)
+
+    @app.get("/me")
+    async def me(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        return {"username": user.username}
+
+    token = container.token_service().create_access_token("1")
+    with TestClient(app, base_url=HTTPS) as c:
+        r = c.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.json() == {"username": "alice"}
