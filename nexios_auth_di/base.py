@@ -24,7 +24,6 @@ __all__ = [
 ]
 
 
-
 class BaseUser:
     """Base for app users. Subclasses define ``is_authenticated`` and ``get_display_name``.
 
@@ -70,10 +69,10 @@ class SimpleUser(BaseUser):
         return f"SimpleUser(id={self.id!r}, username={self.username!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, SimpleUser)
-            and (self.id, self.username, self.permissions)
-            == (other.id, other.username, other.permissions)
+        return isinstance(other, SimpleUser) and (self.id, self.username, self.permissions) == (
+            other.id,
+            other.username,
+            other.permissions,
         )
 
     def __hash__(self) -> int:
@@ -171,7 +170,6 @@ class AuthenticationBackend:
         challenge named after the backend unless they override this."""
         scheme = "".join(part.capitalize() for part in self.name.replace("-", "_").split("_"))
         return f'{scheme or "Custom"} realm="api"'
-
 
     def has_credentials(self, scope: Scope) -> bool:
         """Cheap check: did the client send this backend's credential at all?

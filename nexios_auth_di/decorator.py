@@ -14,8 +14,8 @@ use, so tests can override what "admin" means without touching handlers.
 from __future__ import annotations
 
 import functools
-import logging
 import inspect
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -86,9 +86,7 @@ def permission_required(permissions: str | Sequence[str]) -> Callable[[H], H]:
 
     Anonymous -> 401, authenticated without it -> 403.
     """
-    names: tuple[str, ...] = (
-        (permissions,) if isinstance(permissions, str) else tuple(permissions)
-    )
+    names: tuple[str, ...] = (permissions,) if isinstance(permissions, str) else tuple(permissions)
     default = HasAnyPermission(*names)  # validates eagerly: mistakes fail at import
 
     def policy_for(request: Any) -> Policy:
@@ -146,5 +144,3 @@ async def authorize(request: Any, policy: str | Policy, obj: Any = None) -> Any:
             raise state.unauthenticated()
         await require_user(request)
     raise PermissionDenied(reason=f"policy {policy!r} denied")
-
-

@@ -52,18 +52,18 @@ async def require_user(request: Any, response: Any = None) -> Any:
     raise AuthenticationFailed()
 
 
-async def current_user(ctx: Context = Context()) -> Any:  # noqa: B008 - Nexios's marker
+async def current_user(ctx: Context = Context()) -> Any:
     """``user=Depend(current_user)``: the authenticated user, or a 401."""
     return await require_user(ctx.request)
 
 
-async def optional_user(ctx: Context = Context()) -> Any:  # noqa: B008 - Nexios's marker
+async def optional_user(ctx: Context = Context()) -> Any:
     """``user=Depend(optional_user)``: the authenticated user, or ``None``."""
     user = await resolve_user(ctx.request)
     return user if is_authenticated(user) else None
 
 
-async def auth_type(ctx: Context = Context()) -> str | None:  # noqa: B008 - Nexios's marker
+async def auth_type(ctx: Context = Context()) -> str | None:
     """``kind=Depend(auth_type)``: ``"jwt"``, ``"session"``, ``"api_key"``... or ``None``."""
     await resolve_user(ctx.request)
     value = ctx.request.scope.get("auth")
@@ -80,7 +80,7 @@ def inject(provider: Any) -> Any:
     if isinstance(provider, str):
         name = provider
 
-        def by_name(ctx: Context = Context()) -> Any:  # noqa: B008
+        def by_name(ctx: Context = Context()) -> Any:
             container = ctx.request.scope.get(CONTAINER_KEY)
             if container is None:
                 raise ConfigurationError(f"inject({name!r}) needs install(app, container)")

@@ -34,9 +34,7 @@ class RequestAuth:
 
     __slots__ = ("_future", "_get_authenticator", "auth", "error", "request", "scope", "user")
 
-    def __init__(
-        self, scope: Scope, get_authenticator: Callable[[], Authenticator]
-    ) -> None:
+    def __init__(self, scope: Scope, get_authenticator: Callable[[], Authenticator]) -> None:
         self.scope = scope
         self._get_authenticator = get_authenticator
         self._future: asyncio.Future[Any] | None = None

@@ -59,9 +59,7 @@ def override_policy(container: AuthContainer, name: str, policy: Policy) -> Iter
         yield
 
 
-def make_test_container(
-    users: dict[str, Any] | None = None, **config: Any
-) -> AuthContainer:
+def make_test_container(users: dict[str, Any] | None = None, **config: Any) -> AuthContainer:
     """A container on the testing profile whose loader reads ``users`` by identity."""
     table = dict(users or {})
     container = AuthContainer()

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import TestClient
@@ -87,11 +88,10 @@ def test_websocket_anonymous_is_closed_with_policy_violation():
     from nexios.testclient import WebSocketDisconnect
 
     app, _ = ws_app()
-    with TestClient(app) as client:
-        try:
-            with client.websocket_connect("/ws") as ws:
-                ws.receive_json()
-        except WebSocketDisconnect as exc:
-            assert exc.code == 1008
-        else:  # pragma: no cover - the assertion below documents the failure
-            raise AssertionError("anonymous websocket was accepted")
+    with (
+        TestClient(app) as client,
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/ws") as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 1008
