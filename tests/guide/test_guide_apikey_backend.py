@@ -86,7 +86,7 @@ def test_bad_key_on_a_guarded_route_gets_an_apikey_challenge(db: UserTable) -> N
 
 
 def management_app() -> tuple[NexiosApp, Any]:
-    users = {"alice": UserTable().users[1]}
+    users = {"1": UserTable().users[1]}  # alice, id 1
     container = make_test_container(users, backends=["api_key", "jwt"])
     app = NexiosApp()
     install(app, container)
@@ -98,7 +98,7 @@ def management_app() -> tuple[NexiosApp, Any]:
         user: Any = Depend(current_user),
         keys: Any = inject("api_key_service"),
     ) -> Any:
-        api_key, record = await keys.create("alice", scopes=["read"], name="cli")
+        api_key, record = await keys.create(str(user.id), scopes=["read"], name="cli")
         return response.json({"api_key": api_key, "key_id": record.key_id}, status_code=201)
 
     @app.delete("/api-keys/{key_id}")
@@ -109,7 +109,7 @@ def management_app() -> tuple[NexiosApp, Any]:
         user: Any = Depend(current_user),
         keys: Any = inject("api_key_service"),
     ) -> Any:
-        revoked = await keys.revoke(key_id, owner="alice")
+        revoked = await keys.revoke(key_id, owner=str(user.id))
         return {"message": "API key revoked" if revoked else "No such key"}
 
     @app.get("/whoami")
@@ -122,7 +122,7 @@ def management_app() -> tuple[NexiosApp, Any]:
 def test_api_key_lifecycle_create_use_revoke() -> None:
     """A key made by POST /api-keys authenticates until DELETE /api-keys/{key_id} revokes it."""
     app, container = management_app()
-    bearer = {"Authorization": "Bearer " + container.token_service().create_access_token("alice")}
+    bearer = {"Authorization": "Bearer " + container.token_service().create_access_token("1")}
     with TestClient(app) as c:
         assert c.post("/api-keys").status_code == 401
         made = c.post("/api-keys", headers=bearer)

@@ -56,7 +56,11 @@ def add_protected_route(app: NexiosApp) -> None:
 
 
 def add_guide_handlers(app: NexiosApp) -> None:
-    """The guide's custom handlers, registered with the decorator form."""
+    """The guide's custom handlers, registered with the decorator form.
+
+    The guide renders ``str(exc)``; on a Nexios HTTPException that is "HTTP 401: ...",
+    so the port uses ``exc.detail``, the public message the guide meant.
+    """
 
     @app.add_exception_handler(AuthenticationFailed)
     async def handle_auth_failed(request: Any, response: Any, exc: Any) -> Any:
@@ -202,3 +206,10 @@ def test_custom_handler_also_catches_decorator_and_token_errors(form: str) -> No
     assert r.status_code == 401
     assert r.json() == {"error": "Authentication failed", "message": "Authentication required"}
     assert "forged" not in r.text
+
+
+def test_str_of_the_exception_is_not_the_public_message() -> None:
+    """str(exc) carries Nexios's "HTTP 401: " prefix; exc.detail is the message itself."""
+    exc = AuthenticationFailed("Authentication required")
+    assert str(exc) == "HTTP 401: Authentication required"
+    assert exc.detail == "Authentication required"
