@@ -61,7 +61,7 @@ def override_policy(container: AuthContainer, name: str, policy: Policy) -> Iter
 
 def make_test_container(users: dict[str, Any] | None = None, **config: Any) -> AuthContainer:
     """A container on the testing profile whose loader reads ``users`` by identity."""
-    table = dict(users or {})
+    table = users if users is not None else {}  # by reference: tests may add users later
     container = AuthContainer()
     container.config.from_dict({**TESTING_CONFIG, **config})
     container.user_loader.override(providers.Object(lambda identity: table.get(str(identity))))
@@ -83,3 +83,29 @@ def auth_container(auth_users: dict[str, Any]) -> Iterator[AuthContainer]:
     container = make_test_container(auth_users)
     yield container
     container.unwire()
+
+
+@pytest.fixture
+def auth_headers(auth_container: AuthContainer) -> Callable[..., dict[str, str]]:
+    """``auth_headers("alice", permissions=[...])`` -> a real ``Authorization`` header
+    signed by ``auth_container``'s token service."""
+
+    def make(subject: str, **claims: Any) -> dict[str, str]:
+        token = auth_container.token_service().create_access_token(subject, **claims)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+def authenticated_client(
+    request: pytest.FixtureRequest, auth_container: AuthContainer, auth_users: dict[str, Any]
+) -> Iterator[Any]:
+    """A ``TestClient`` for your ``app`` fixture (installed with ``auth_container``) in
+    which every request is ``auth_users["alice"]``; override ``auth_users`` to change who."""
+    from nexios.testclient import TestClient
+
+    app = request.getfixturevalue("app")
+    user = auth_users.get("alice") or next(iter(auth_users.values()))
+    with override_user(auth_container, user), TestClient(app, base_url="https://testserver") as c:
+        yield c

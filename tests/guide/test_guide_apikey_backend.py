@@ -1,7 +1,5 @@
 """Guide § Authentication Middleware / API Key backend, and the API-key management example."""
 
-# ruff: noqa: B008 - Depend(...)/inject(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from typing import Any

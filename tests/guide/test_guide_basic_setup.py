@@ -1,7 +1,5 @@
 """Guide § Basic Authentication Setup: session backend + middleware, /profile and /admin."""
 
-# ruff: noqa: B008 - Depend(...)/inject(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from pathlib import Path

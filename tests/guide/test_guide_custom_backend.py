@@ -1,7 +1,5 @@
 """Guide § Creating a Custom Authentication Backend."""
 
-# ruff: noqa: B008 - Depend(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from typing import Any

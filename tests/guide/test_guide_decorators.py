@@ -1,7 +1,5 @@
 """Guide § Authentication Decorators: login_required and permission_required, stacked."""
 
-# ruff: noqa: B008 - Depend(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from typing import Any

@@ -1,7 +1,5 @@
 """Guide § Error Handling: AuthenticationFailed / PermissionDenied and custom handlers."""
 
-# ruff: noqa: B008 - Depend(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from typing import Any

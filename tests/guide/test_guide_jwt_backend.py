@@ -1,7 +1,5 @@
 """Guide § JWT Authentication Backend: every argument, the guide's login token, /refresh."""
 
-# ruff: noqa: B008 - Depend(...)/inject(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

@@ -1,7 +1,5 @@
 """Guide § Multiple Authentication Backends: tried in order, the first to authenticate wins."""
 
-# ruff: noqa: B008 - Depend(...)/inject(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from typing import Any

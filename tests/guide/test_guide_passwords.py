@@ -1,8 +1,6 @@
 """Guide § Security Considerations / Password Security: bcrypt replaced by the container's
 argon2id PasswordService (hashing runs off the event loop)."""
 
-# ruff: noqa: B008 - inject(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from typing import Any

@@ -1,7 +1,5 @@
 """Guide § Session Authentication Backend: user_key, the login/logout handlers, the flow."""
 
-# ruff: noqa: B008 - Depend(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from typing import Any

@@ -6,8 +6,6 @@ has no ``scope`` attribute, and a request's scope is built per request. The repl
 pytest plugin): the real request path runs, minus the credential.
 """
 
-# ruff: noqa: B008 - Depend(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -114,14 +112,6 @@ def test_plugin_auth_container_fixture(auth_container: AuthContainer) -> None:
     assert forced.json()["username"] == "forced"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "testing.py make_test_container copies the users dict (table = dict(users or {})), "
-        "so a user added to the auth_users fixture inside a test -- as its docstring says to "
-        "-- is unknown to auth_container's loader; it should keep a reference to the dict"
-    ),
-)
 def test_plugin_auth_users_can_be_extended_in_a_test(
     auth_container: AuthContainer, auth_users: dict[str, Any]
 ) -> None:

@@ -1,7 +1,5 @@
 """Guide § User Models: AuthenticatedUser, the role-based User, UnauthenticatedUser."""
 
-# ruff: noqa: B008 - Depend(...) defaults are Nexios's dependency markers
-
 from __future__ import annotations
 
 from typing import Any
