@@ -21,6 +21,7 @@ __all__ = [
     "BadRequest",
     "CSRFFailed",
     "ConfigurationError",
+    "Conflict",
     "HTTPAuthError",
     "PayloadTooLarge",
     "PermissionDenied",
@@ -29,6 +30,7 @@ __all__ = [
     "TokenError",
     "TokenReused",
     "TokenRevoked",
+    "UnsupportedMediaType",
 ]
 
 
@@ -145,3 +147,20 @@ class StoreUnavailable(HTTPAuthError):
 
     def __init__(self, reason: str = "store_unavailable") -> None:
         super().__init__(headers={"Retry-After": "1"}, reason=reason)
+
+
+class Conflict(HTTPAuthError):
+    """409: the request clashes with existing state (a username already taken)."""
+
+    status_code = 409
+    default_detail = "Conflict"
+    error_code = "conflict"
+
+
+class UnsupportedMediaType(HTTPAuthError):
+    """415: a body that is not ``application/json``. Refusing form and text bodies also
+    forces browsers into a CORS preflight, which blocks login CSRF with a plain form."""
+
+    status_code = 415
+    default_detail = "Unsupported media type"
+    error_code = "unsupported_media_type"

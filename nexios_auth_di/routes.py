@@ -1,0 +1,345 @@
+"""Ready-made auth routes: register, login, logout, refresh, password, API keys.
+
+Mount with ``app.mount_router(auth_router(container))`` next to ``install(app, container)``.
+Every service is fetched from the container *per request*, so provider overrides (a test
+sink, a stub throttle) apply without rebuilding the router. Users are reached only through
+``container.user_repository`` (see ``users.py``), so the routes work over any database.
+
+Security choices: login answers an unknown user and a wrong password with the same 401
+after the same argon2 work (``dummy_verify``); the throttle is consulted before the user
+is looked up, so a 429 says nothing about the account; credential-carrying responses are
+``no-store``; account routes refuse API-key callers (a leaked key cannot mint keys or
+change the password).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from nexios import Depend
+from nexios.routing import Router
+
+from .apikeys import public_view
+from .base import user_has_permission
+from .dependencies import current_user
+from .events import EventKind
+from .exceptions import (
+    AuthenticationFailed,
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    PermissionDenied,
+    Throttled,
+    TokenError,
+    TokenReused,
+)
+from .routes_bodies import (
+    DEFAULT_BODY_LIMIT,
+    optional_number,
+    optional_str,
+    optional_str_list,
+    read_json_object,
+    require_password,
+    require_str,
+    require_username,
+)
+from .routes_support import (
+    NO_STORE,
+    SafeRoute,
+    bearer_token,
+    caller_ip,
+    emit,
+    refuse_api_key,
+    session_user,
+    sessions_active,
+    subject_of,
+    token_pair,
+)
+from .session import csrf_token, end_other_sessions
+from .session import login as session_login
+from .session import logout as session_logout
+
+__all__ = ["LoginMode", "auth_router"]
+
+LoginMode = Literal["tokens", "session", "both"]
+MODES = ("tokens", "session", "both")
+MAX_TOKEN_CHARS = 8192
+MAX_KEY_TTL = 10 * 365 * 86400.0
+CREDENTIALS = frozenset({"username", "password"})
+INVALID_LOGIN = "Invalid username or password."
+
+
+class AuthRoutes:
+    """The handlers, bound to one container. ``auth_router`` mounts them."""
+
+    def __init__(self, container: Any, login_mode: str, body_limit: int) -> None:
+        self.container = container
+        self.mode = login_mode
+        self.limit = body_limit
+
+    async def _body(self, request: Any, fields: set[str], *, optional: bool = False) -> Any:
+        return await read_json_object(
+            request, frozenset(fields), limit=self.limit, optional=optional
+        )
+
+    # -- register / login ----------------------------------------------------------
+    async def register(self, request: Any, response: Any) -> Any:
+        body = await self._body(request, set(CREDENTIALS))
+        username, password = require_username(body), require_password(body, "password")
+        c = self.container
+        passwords, users = c.password_service(), c.user_repository()
+        passwords.validate(password)
+        await passwords.check_breached(password)
+        if await users.get_by_username(username) is not None:
+            raise Conflict("Username is not available", reason="username_taken")
+        record = await users.create(username, await passwords.hash(password))
+        await emit(c, EventKind.REGISTERED, record.id, caller_ip(c, request.scope))
+        return response.json({"id": record.id, "username": record.username}, status_code=201)
+
+    async def login(self, request: Any, response: Any) -> Any:
+        body = await self._body(request, set(CREDENTIALS))
+        username, password = require_username(body), require_password(body, "password")
+        c = self.container
+        ip = caller_ip(c, request.scope)
+        throttle = c.login_throttle()
+        try:
+            await throttle.check(username, ip)
+        except Throttled:
+            await emit(c, EventKind.THROTTLED, None, ip, username=username, route="login")
+            raise
+        users, passwords = c.user_repository(), c.password_service()
+        record = await users.get_by_username(username)
+        if record is None:
+            await passwords.dummy_verify(password)  # same work as a wrong password
+            ok, why = False, "unknown_user"
+        elif not record.is_active:
+            await passwords.verify(record.password_hash, password)
+            ok, why = False, "inactive"
+        else:
+
+            async def save(new_hash: str) -> None:
+                await users.set_password_hash(record.id, new_hash)
+
+            ok = await passwords.verify_and_update(record.password_hash, password, save)
+            why = "bad_password"
+        if not ok or record is None:
+            await throttle.failed(username, ip)
+            subject = None if record is None else record.id
+            await emit(c, EventKind.LOGIN_FAILED, subject, ip, username=username, reason=why)
+            raise AuthenticationFailed(INVALID_LOGIN, reason=f"login_{why}")
+        await throttle.succeeded(username, ip)
+        await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode)
+        payload: dict[str, Any] = {}
+        if self.mode in ("tokens", "both"):
+            payload |= token_pair(c.token_service(), record.id)
+        if self.mode in ("session", "both"):
+            if not sessions_active(request.scope):
+                raise ConfigurationError("session login needs SessionMiddleware in front")
+            await session_login(request, record.id, subject=record.id)
+            payload["csrf_token"] = csrf_token(request)
+        return response.json(payload, headers=NO_STORE)
+
+    # -- logout ---------------------------------------------------------------------
+    async def logout(self, request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        body = await self._body(request, {"refresh_token"}, optional=True)
+        refresh = optional_str(body, "refresh_token", max_chars=MAX_TOKEN_CHARS)
+        c, scope, subject = self.container, request.scope, subject_of(user)
+        tokens = c.token_service()
+        if refresh is not None:
+            try:
+                claims = tokens.verifier.verify(refresh, "refresh")
+            except TokenError:
+                claims = None  # already unusable: nothing to revoke
+            if claims is not None and claims.get("sub") != subject:
+                raise PermissionDenied("That refresh token belongs to another account.")
+            if claims is not None:
+                await tokens.revoke(refresh)
+        access = bearer_token(c, scope)
+        if access is not None:
+            await tokens.revoke(access)
+        if session_user(c, scope) == subject:
+            await session_logout(request)
+        await emit(c, EventKind.LOGOUT, subject, caller_ip(c, scope), auth=scope.get("auth"))
+        return response.empty(status_code=204)
+
+    async def logout_all(
+        self,
+        request: Any,
+        response: Any,
+        user: Any = Depend(current_user),
+    ) -> Any:
+        c, scope, subject = self.container, request.scope, subject_of(user)
+        refuse_api_key(scope)
+        await c.token_service().revoke_all(subject)
+        if sessions_active(scope):
+            own = session_user(c, scope) == subject
+            await end_other_sessions(request, subject)
+            if own:
+                await session_logout(request)
+        await emit(c, EventKind.LOGOUT_ALL, subject, caller_ip(c, scope))
+        return response.empty(status_code=204)
+
+    # -- refresh ----------------------------------------------------------------------
+    async def refresh(self, request: Any, response: Any) -> Any:
+        body = await self._body(request, {"refresh_token"})
+        token = require_str(body, "refresh_token", max_chars=MAX_TOKEN_CHARS)
+        c = self.container
+        ip = caller_ip(c, request.scope)
+        tokens = c.token_service()
+        claims = await tokens.verify(token, "refresh")
+        subject = str(claims["sub"])
+        record = await c.user_repository().get_by_id(subject)
+        if record is None or not record.is_active:
+            raise AuthenticationFailed(reason="refresh_unknown_user")
+        try:
+            access, new_refresh = await tokens.refresh(token)
+        except TokenReused:
+            await emit(c, EventKind.REFRESH_REUSE_DETECTED, subject, ip)
+            raise
+        await emit(c, EventKind.TOKEN_REFRESHED, subject, ip)
+        pair = {"access_token": access, "refresh_token": new_refresh, "token_type": "bearer"}
+        pair["expires_in"] = int(tokens.access_ttl)
+        return response.json(pair, headers=NO_STORE)
+
+    # -- password change --------------------------------------------------------------
+    async def change_password(
+        self,
+        request: Any,
+        response: Any,
+        user: Any = Depend(current_user),
+    ) -> Any:
+        c, scope, subject = self.container, request.scope, subject_of(user)
+        refuse_api_key(scope)
+        body = await self._body(request, {"current_password", "new_password"})
+        current = require_password(body, "current_password")
+        new = require_password(body, "new_password")
+        users, passwords, throttle = c.user_repository(), c.password_service(), c.login_throttle()
+        ip = caller_ip(c, scope)
+        record = await users.get_by_id(subject)
+        if record is None or not record.is_active:
+            raise AuthenticationFailed(reason="password_unknown_user")
+        await throttle.check(record.username, ip)  # a stolen session must not guess freely
+        if not await passwords.verify(record.password_hash, current):
+            await throttle.failed(record.username, ip)
+            raise PermissionDenied("Current password is incorrect.", reason="wrong_password")
+        if new == current:
+            raise BadRequest("The new password must differ from the current one.")
+        passwords.validate(new)
+        await passwords.check_breached(new)
+        await users.set_password_hash(record.id, await passwords.hash(new))
+        await throttle.succeeded(record.username, ip)
+        tokens = c.token_service()
+        await tokens.revoke_all(subject)  # every older token, this one included
+        payload: dict[str, Any] = {}
+        if scope.get("auth") == "jwt":
+            payload |= token_pair(tokens, subject)
+        if sessions_active(scope):
+            if session_user(c, scope) == subject:  # keep the caller in, under a new id
+                await session_login(request, record.id, subject=subject, keep_data=True)
+                payload["csrf_token"] = csrf_token(request)
+            await end_other_sessions(request, subject)
+        await emit(c, EventKind.PASSWORD_CHANGED, subject, ip)
+        return response.json(payload, headers=NO_STORE)
+
+    # -- API keys ---------------------------------------------------------------------
+    async def list_keys(self, request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        refuse_api_key(request.scope)
+        records = await self.container.api_key_service().list(subject_of(user))
+        return response.json({"keys": [public_view(r) for r in records]})
+
+    async def create_key(
+        self, request: Any, response: Any, user: Any = Depend(current_user)
+    ) -> Any:
+        refuse_api_key(request.scope)
+        body = await self._body(request, {"name", "scopes", "ttl"})
+        name = optional_str(body, "name", max_chars=100) or ""
+        scopes = optional_str_list(body, "scopes", max_items=32, max_chars=64)
+        ttl = optional_number(body, "ttl", minimum=0, maximum=MAX_KEY_TTL)
+        missing = [s for s in scopes if not user_has_permission(user, s)]
+        if missing:
+            raise PermissionDenied(
+                "Requested scopes must be a subset of your permissions.", reason="scope_escalation"
+            )
+        c, subject = self.container, subject_of(user)
+        key, record = await c.api_key_service().create(subject, scopes=scopes, name=name, ttl=ttl)
+        ip = caller_ip(c, request.scope)
+        await emit(c, EventKind.API_KEY_CREATED, subject, ip, key_id=record.key_id, name=name)
+        return response.json(
+            {"key": key, "id": record.key_id, **public_view(record)},
+            status_code=201,
+            headers=NO_STORE,
+        )
+
+    async def revoke_key(
+        self,
+        request: Any,
+        response: Any,
+        key_id: str,
+        user: Any = Depend(current_user),
+    ) -> Any:
+        refuse_api_key(request.scope)
+        c, subject = self.container, subject_of(user)
+        service = c.api_key_service()
+        record = await service.store.get(key_id) if 0 < len(key_id) <= 64 else None
+        if record is None or record.owner != subject:  # someone else's key is "not found"
+            return response.json(
+                {"error": "not_found", "detail": "No such API key"}, status_code=404
+            )
+        await service.revoke(key_id, owner=subject)
+        ip = caller_ip(c, request.scope)
+        await emit(c, EventKind.API_KEY_REVOKED, subject, ip, key_id=key_id)
+        return response.empty(status_code=204)
+
+
+def _configured_mode(container: Any, login_mode: str | None) -> str:
+    routes = (container.config() or {}).get("routes") or {}
+    mode = login_mode or routes.get("login_mode") or "tokens"
+    if mode not in MODES:
+        raise ConfigurationError(f"routes.login_mode must be one of {MODES}, got {mode!r}")
+    backends = (container.config() or {}).get("backends") or []
+    if mode != "tokens" and "session" not in backends:
+        raise ConfigurationError(f"login_mode {mode!r} needs 'session' in config.backends")
+    if mode != "session" and "jwt" not in backends:
+        raise ConfigurationError(f"login_mode {mode!r} needs 'jwt' in config.backends")
+    return str(mode)
+
+
+def auth_router(
+    container: Any,
+    *,
+    prefix: str = "/auth",
+    login_mode: LoginMode | None = None,
+    body_limit: int = DEFAULT_BODY_LIMIT,
+) -> Router:
+    """A Nexios ``Router`` with the auth routes under ``prefix``.
+
+    ``login_mode`` defaults to ``config.routes.login_mode`` (else ``"tokens"``). Checks at
+    build time that the container has a ``user_repository`` and a matching backend.
+    """
+    mode = _configured_mode(container, login_mode)
+    try:
+        container.user_repository()
+    except Exception as exc:
+        raise ConfigurationError(
+            "auth_router needs container.user_repository: "
+            "container.user_repository.override(providers.Object(SqliteUserRepository(path)))"
+        ) from exc
+    if body_limit < 1024:
+        raise ConfigurationError("body_limit must be at least 1024 bytes")
+    h = AuthRoutes(container, mode, body_limit)
+    router = Router(prefix=prefix, tags=["auth"])
+    table: list[tuple[str, str, Any]] = [
+        ("/register", "POST", h.register),
+        ("/login", "POST", h.login),
+        ("/logout", "POST", h.logout),
+        ("/logout-all", "POST", h.logout_all),
+        ("/refresh", "POST", h.refresh),
+        ("/password", "POST", h.change_password),
+        ("/api-keys", "GET", h.list_keys),
+        ("/api-keys", "POST", h.create_key),
+        ("/api-keys/{key_id}", "DELETE", h.revoke_key),
+    ]
+    for path, method, handler in table:
+        name = f"auth_{handler.__name__}"
+        router.add_route(SafeRoute(path, handler, methods=[method], name=name, tags=["auth"]))
+    return router

@@ -1,0 +1,134 @@
+"""Small pieces the ready-made routes share: audit emission, the caller's credentials,
+sessions, token pairs, and a route class without Nexios's sticky-405 bug."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from nexios.http.response import JSONResponse
+from nexios.routing import Route
+
+from ._scope import header
+from .csrf import MW_SCOPE_KEY
+from .events import AuthEvent, EventKind
+from .exceptions import PermissionDenied
+from .throttling import client_ip
+
+__all__ = [
+    "NO_STORE",
+    "SafeRoute",
+    "bearer_token",
+    "caller_ip",
+    "emit",
+    "refuse_api_key",
+    "session_user",
+    "sessions_active",
+    "subject_of",
+    "token_pair",
+]
+
+logger = logging.getLogger("nexios_auth_di.routes")
+
+#: RFC 6749 §5.1: responses carrying credentials must not be cached
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class SafeRoute(Route):  # type: ignore[misc]  # nexios is untyped
+    """A ``Route`` that answers a wrong method with 405 *without* replacing its own app.
+
+    Nexios 3.12's ``Route.handle`` assigns the 405 response to ``self.app``, so one
+    ``PUT /auth/login`` would break ``POST /auth/login`` until restart (DESIGN §3).
+    """
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allowed: set[str] = set()
+            router = scope.get("app")
+            for route in getattr(router, "routes", [self]):
+                pattern = getattr(route, "pattern", None)
+                if pattern is not None and pattern.match(scope["path"]):
+                    allowed |= set(getattr(route, "methods", ()))
+            answer = JSONResponse(
+                {"error": "method_not_allowed", "detail": "Method not allowed"},
+                status_code=405,
+                headers={"Allow": ", ".join(sorted(allowed or self.methods))},
+            )
+            await answer(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def emit(
+    container: Any, kind: EventKind, subject: str | None, ip: str | None, **detail: object
+) -> None:
+    """Send one audit event. A broken sink is logged, never turned into a failed login."""
+    try:
+        sink = container.event_sink()
+        await sink.emit(AuthEvent(kind, subject, ip, {k: str(v) for k, v in detail.items()}))
+    except Exception:
+        logger.exception("audit sink failed for %s", kind.value)
+
+
+def caller_ip(container: Any, scope: Mapping[str, Any]) -> str:
+    """The client address, trusting forwarded headers only from configured proxies."""
+    throttle = container.config.throttle() or {}
+    return client_ip(scope, trusted_proxies=throttle.get("trusted_proxies") or ())
+
+
+def subject_of(user: Any) -> str:
+    """The id tokens, sessions and keys are issued under."""
+    identity = getattr(user, "identity", None)
+    return str(identity if identity else getattr(user, "id", ""))
+
+
+def refuse_api_key(scope: Mapping[str, Any]) -> None:
+    """Account credentials are managed with a password-backed login, not an API key:
+    a leaked key must not mint longer-lived keys, change the password or log the owner
+    out everywhere."""
+    if scope.get("auth") == "api_key":
+        raise PermissionDenied(
+            "API keys cannot manage account credentials; log in instead.",
+            reason="api_key_account_route",
+        )
+
+
+def bearer_token(container: Any, scope: Mapping[str, Any]) -> str | None:
+    """The raw access token this request authenticated with, if it used one."""
+    if scope.get("auth") != "jwt":
+        return None
+    jwt = container.config.jwt() or {}
+    raw = header(dict(scope), str(jwt.get("header", "Authorization")).lower().encode("latin-1"))
+    if raw is None:
+        return None
+    prefix = str(jwt.get("prefix", "Bearer"))
+    if prefix:
+        if raw[: len(prefix) + 1].lower() != prefix.lower() + " ":
+            return None
+        raw = raw[len(prefix) + 1 :]
+    return raw.strip() or None
+
+
+def sessions_active(scope: Mapping[str, Any]) -> bool:
+    """True when a ``SessionMiddleware`` of ours runs in front of this request."""
+    return scope.get(MW_SCOPE_KEY) is not None and scope.get("session") is not None
+
+
+def session_user(container: Any, scope: Mapping[str, Any]) -> Any:
+    """The user id stored in this request's session, if any."""
+    if not sessions_active(scope):
+        return None
+    cfg = container.config.session() or {}
+    session = scope["session"]
+    return session.get(str(cfg.get("user_key", "user_id")))
+
+
+def token_pair(tokens: Any, subject: str) -> dict[str, Any]:
+    """A fresh access/refresh pair in a new refresh family (RFC 6749 §5.1 shape)."""
+    return {
+        "access_token": tokens.create_access_token(subject),
+        "refresh_token": tokens.create_refresh_token(subject),
+        "token_type": "bearer",
+        "expires_in": int(tokens.access_ttl),
+    }
