@@ -55,5 +55,13 @@ def demo(session: nox.Session) -> None:
     """Serve the example app on http://127.0.0.1:8000 (SQLite, nothing else to install)."""
     port = os.environ.get("PORT", "8000")
     session.run(
-        "python", "-m", "uvicorn", "examples.app:app", "--host", "127.0.0.1", "--port", port
+        "python",
+        "-m",
+        "uvicorn",
+        "--factory",
+        "examples.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        port,
     )
