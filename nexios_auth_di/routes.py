@@ -170,6 +170,7 @@ class AuthRoutes:
     ) -> Any:
         c, scope, subject = self.container, request.scope, subject_of(user)
         refuse_api_key(scope)
+        await self._body(request, set(), optional=True)  # takes no fields
         await c.token_service().revoke_all(subject)
         if sessions_active(scope):
             own = session_user(c, scope) == subject
