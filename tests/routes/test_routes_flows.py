@@ -19,9 +19,11 @@ def test_token_flow_register_login_use_refresh_reuse_logout(make_env: Callable[.
     user = env.register()
     pair = env.login()
     assert set(pair) == {"access_token", "refresh_token", "token_type", "expires_in"}
-    assert pair["token_type"] == "bearer" and pair["expires_in"] == 900
+    assert pair["token_type"] == "bearer"
+    assert pair["expires_in"] == 900
     me = env.me(**bearer(pair["access_token"]))
-    assert me.status_code == 200 and me.json()["id"] == user["id"]
+    assert me.status_code == 200
+    assert me.json()["id"] == user["id"]
 
     rotated = env.client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     assert rotated.status_code == 200
@@ -130,7 +132,8 @@ def test_password_change_refuses_a_wrong_current_password(env: Env) -> None:
         json={"current_password": PASSWORD, "new_password": "short"},
         headers=bearer(pair["access_token"]),
     )
-    assert weak.status_code == 400 and "at least" in weak.json()["detail"]
+    assert weak.status_code == 400
+    assert "at least" in weak.json()["detail"]
 
 
 def test_api_key_create_use_list_revoke(env: Env) -> None:
@@ -145,7 +148,8 @@ def test_api_key_create_use_list_revoke(env: Env) -> None:
     created = made.json()
     key = created["key"]
     env.remember(created)
-    assert created["scopes"] == ["read"] and created["name"] == "ci"
+    assert created["scopes"] == ["read"]
+    assert created["name"] == "ci"
     assert created["expires_at"] is not None
 
     me = env.me(**{"X-API-Key": key})
@@ -155,7 +159,8 @@ def test_api_key_create_use_list_revoke(env: Env) -> None:
     listed = env.client.get("/auth/api-keys", headers=auth)
     assert listed.status_code == 200
     text = listed.text
-    assert key not in text and key.rsplit("_", 1)[1] not in text
+    assert key not in text
+    assert key.rsplit("_", 1)[1] not in text
     assert "secret_hash" not in text
     assert [k["key_id"] for k in listed.json()["keys"]] == [created["id"]]
 
@@ -163,7 +168,8 @@ def test_api_key_create_use_list_revoke(env: Env) -> None:
     assert gone.status_code == 204
     assert env.me(**{"X-API-Key": key}).status_code == 401
     kinds = env.sink.kinds()
-    assert EventKind.API_KEY_CREATED in kinds and EventKind.API_KEY_REVOKED in kinds
+    assert EventKind.API_KEY_CREATED in kinds
+    assert EventKind.API_KEY_REVOKED in kinds
 
 
 def test_api_key_rules_scope_subset_owner_only_and_no_key_minting(env: Env) -> None:
@@ -198,7 +204,8 @@ def test_session_login_issues_a_new_id_and_logout_kills_it(env: Env) -> None:
     victim = env.browser()
     victim.cookie = planted  # the attacker's id, set in the victim's browser
     env.login(browser=victim)
-    assert victim.cookie is not None and victim.cookie != planted
+    assert victim.cookie is not None
+    assert victim.cookie != planted
     assert victim.get("/me").json()["id"] != attacker.get("/me").json().get("id")
     replay = env.browser()
     replay.cookie = planted
@@ -252,10 +259,12 @@ def test_login_rehashes_an_outdated_hash_through_the_repository(env: Env) -> Non
     user_id = asyncio.run(seed())
     service = env.container.password_service()
     before = asyncio.run(env.repo.get_by_id(user_id))
-    assert before is not None and service.needs_rehash(before.password_hash)
+    assert before is not None
+    assert service.needs_rehash(before.password_hash)
     env.login("erin")
     after = asyncio.run(env.repo.get_by_id(user_id))
-    assert after is not None and not service.needs_rehash(after.password_hash)
+    assert after is not None
+    assert not service.needs_rehash(after.password_hash)
     env.login("erin")  # and the new hash verifies
 
 
@@ -284,7 +293,9 @@ def test_wrong_method_is_405_and_does_not_break_the_route(env: Env) -> None:
     """Nexios's sticky 405 bug is avoided: a PUT on /auth/login leaves POST working."""
     env.register()
     put = env.client.put("/auth/login")
-    assert put.status_code == 405 and put.headers["allow"] == "POST"
+    assert put.status_code == 405
+    assert put.headers["allow"] == "POST"
     keys = env.client.put("/auth/api-keys")
-    assert keys.status_code == 405 and keys.headers["allow"] == "GET, HEAD, POST"
+    assert keys.status_code == 405
+    assert keys.headers["allow"] == "GET, HEAD, POST"
     env.login()
