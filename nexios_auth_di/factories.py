@@ -47,6 +47,8 @@ def build_stores(config: Mapping[str, Any], clock: Callable[[], float]) -> Any:
             "sqlite_path": store.get("sqlite_path"),
             "redis_url": store.get("redis_url"),
             "namespace": store.get("namespace", "nxauth"),
+            "revocation_cache": store.get("revocation_cache", False),
+            "revocation_max_staleness": store.get("revocation_max_staleness"),
         },
         clock=clock,
     )

@@ -62,13 +62,44 @@ def _import(module: str, extra: str) -> Any:
         ) from exc
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _cached(
+    inner: Any, db: Any, config: Mapping[str, Any]
+) -> tuple[RevocationStore, Callable[[], Awaitable[None]]]:
+    """The pub/sub-fed revocation view over ``inner``; closing stops it, then the client."""
+    from .revocation_cache import DEFAULT_MAX_STALENESS, CachedRevocationStore
+
+    try:
+        staleness = float(config.get("revocation_max_staleness") or DEFAULT_MAX_STALENESS)
+        cache = CachedRevocationStore(inner, db, max_staleness=staleness)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError('"revocation_max_staleness" must be a positive number') from exc
+
+    async def close() -> None:
+        await cache.close()
+        await db.close()
+
+    return cache, close
+
+
 def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time.time) -> StoreSet:
     """Stores for ``config["stores"]`` (``memory`` when unset).
 
     Keys: ``sqlite_path`` (sqlite), ``redis_url``, ``namespace`` (default ``nxauth``) and
-    ``redis_socket_timeout`` (seconds, default 0.5) for redis.
+    ``redis_socket_timeout`` (seconds, default 0.5) for redis; ``revocation_cache`` (bool,
+    redis only) and ``revocation_max_staleness`` (seconds, default 1) opt in to the
+    per-worker revocation view of ``revocation_cache.py``.
     """
     engine = str(config.get("stores") or "memory").strip().lower()
+    if _flag(config.get("revocation_cache")) and engine != "redis":
+        raise ConfigurationError(
+            '"revocation_cache" needs stores "redis" (it follows Redis pub/sub)'
+        )
     if engine == "memory":
         return StoreSet(
             MemoryRevocationStore(clock),
@@ -97,13 +128,16 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             raise ConfigurationError('"redis_socket_timeout" must be a number of seconds') from exc
         redis = _import("redis", "redis")
         db = redis.RedisDatabase(url, namespace=str(namespace), socket_timeout=timeout, clock=clock)
+        revocations, closer = redis.RedisRevocationStore(db), db.close
+        if _flag(config.get("revocation_cache")):
+            revocations, closer = _cached(revocations, db, config)
         return StoreSet(
-            redis.RedisRevocationStore(db),
+            revocations,
             redis.RedisRefreshFamilyStore(db),
             redis.RedisSessionStore(db),
             redis.RedisApiKeyStore(db),
             engine,
-            db.close,
+            closer,
         )
     raise ConfigurationError(
         f"unknown stores engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}"

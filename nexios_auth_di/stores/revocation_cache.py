@@ -1,0 +1,265 @@
+"""A per-worker view of Redis revocations, kept fresh by pub/sub, proven fresh by pings.
+
+Why: with ``RedisRevocationStore`` every authenticated request pays a Redis round trip
+(an MGET). Here a worker answers from a local copy of every live revocation while that
+copy is *known* to be fresh, and asks Redis directly otherwise.
+
+How it stays correct:
+
+- Every revocation is written and published by one Lua script (atomic: no revocation is
+  stored without its message). Each worker subscribes to ``{namespace}:rev:events`` and
+  applies messages in order. After each (re)subscription it rescans every revocation key
+  (SCAN sees every key that lives through the scan; later ones arrive as messages).
+- The subscriber sends a PING on its subscription every ``max_staleness / 4`` s. Redis
+  answers in order on the same connection, so when the PONG of a PING sent at time ``s``
+  is read, every revocation that returned before ``s`` has been applied. ``s`` becomes
+  the view's *fresh-as-of* time.
+- A check at time ``t`` uses the view only if ``t - fresh_as_of <= max_staleness``.
+  Otherwise (not yet subscribed, resyncing, disconnected, server frozen, event loop
+  stalled) it is a direct lookup on the inner store, which raises ``StoreUnavailable``
+  (503) when Redis is down. Nothing is ever accepted on doubt.
+
+**The bound:** a revocation is refused by every worker from ``max_staleness`` (default
+1 s) after the revoking call returns, and usually within a millisecond (pub/sub
+delivery); the revoking worker refuses it at once. While Redis is down a worker keeps
+answering from its view for at most ``max_staleness`` (no revocation can complete
+meanwhile), then fails closed. Every writer must go through this class (the container's
+``revocation_store`` provider does): a bare ``RedisRevocationStore`` writes without
+publishing, which the view would only see at its next resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from .memory import ExpiringDict
+from .redis import RedisDatabase, RedisRevocationStore
+
+__all__ = ["DEFAULT_MAX_STALENESS", "CachedRevocationStore"]
+
+logger = logging.getLogger("nexios_auth_di.stores")
+
+DEFAULT_MAX_STALENESS = 1.0
+
+# KEYS[1] jti marker; ARGV ttl ms, channel, jti: mark (never shortening) and publish
+_MARK_PUBLISH = """
+local ttl = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('SET', KEYS[1], '1', 'PX', ttl) end
+redis.call('PUBLISH', ARGV[2], cjson.encode({'j', ARGV[3], redis.call('PTTL', KEYS[1])}))
+return 0
+"""
+# KEYS[1] not-before key; ARGV not_before, ttl ms, channel, subject: keep the max, publish
+_NOT_BEFORE = """
+local value, ttl = ARGV[1], tonumber(ARGV[2])
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) >= tonumber(value) then value = cur end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > ttl then ttl = pttl end
+redis.call('SET', KEYS[1], value, 'PX', ttl)
+redis.call('PUBLISH', ARGV[3], cjson.encode({'n', ARGV[4], value, ttl}))
+return 0
+"""
+
+
+class CachedRevocationStore:
+    """``RevocationStore`` answering from a pub/sub-fed local view while it is provably
+    fresh (see the module docstring for the bound), from ``inner`` otherwise."""
+
+    def __init__(
+        self,
+        inner: RedisRevocationStore,
+        db: RedisDatabase,
+        *,
+        max_staleness: float = DEFAULT_MAX_STALENESS,
+        reconnect_delay: float = 0.2,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not max_staleness > 0 or reconnect_delay < 0:
+            raise ValueError("max_staleness must be > 0 and reconnect_delay >= 0")
+        self._inner, self._db = inner, db
+        self.max_staleness = float(max_staleness)
+        self.heartbeat = self.max_staleness / 4
+        self.reconnect_delay = float(reconnect_delay)
+        self._clock = clock or db.clock
+        self.channel = db.key("rev", "events")
+        #: CLIENT SETNAME of the subscription, so operators (and tests) can find it
+        self.client_name = f"{db.namespace}:revcache:{os.getpid()}:{id(self):x}"
+        self._jtis = ExpiringDict(self._clock)
+        self._not_before = ExpiringDict(self._clock)
+        self._fresh_as_of = -math.inf  # time.monotonic() of the latest proof of freshness
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._script_client: Redis | None = None
+        self._scripts: list[AsyncScript] = []
+        #: how checks were answered, for tests and metrics
+        self.lookups = {"local": 0, "direct": 0}
+        #: completed (re)subscriptions, each followed by a full resync
+        self.syncs = 0
+
+    # -- RevocationStore ----------------------------------------------------------------
+    async def revoke_jti(self, jti: str, expires_at: float) -> None:
+        self._ensure_running()
+        if expires_at <= self._clock():
+            return
+        key = self._db.key("rev", "jti", jti)
+        await self._run_script(0, [key], [self._db.ttl_ms(expires_at), self.channel, jti])
+        self._jtis.set(jti, True, expires_at)  # this worker refuses it at once
+
+    async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
+        self._ensure_running()
+        key = self._db.key("rev", "nbf", subject)
+        args = [repr(float(not_before)), int(ttl * 1000), self.channel, subject]
+        await self._run_script(1, [key], args)
+        self._apply_not_before(subject, float(not_before), ttl)
+
+    async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
+        self._ensure_running()
+        if time.monotonic() - self._fresh_as_of <= self.max_staleness:
+            self.lookups["local"] += 1
+            if self._jtis.get(jti, False):
+                return True
+            not_before = self._not_before.get(subject)
+            return not_before is not None and issued_at < not_before
+        self.lookups["direct"] += 1
+        return await self._inner.is_refused(jti, subject, issued_at)
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def healthy(self) -> bool:
+        """True while checks are answered from the local view."""
+        return time.monotonic() - self._fresh_as_of <= self.max_staleness
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        self._fresh_as_of = -math.inf
+        if task is not None and not task.done() and task.get_loop() is _running_loop():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- internals ------------------------------------------------------------------------
+    def _ensure_running(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._loop is not loop:
+            self._fresh_as_of = -math.inf
+            self._loop = loop
+            self._task = loop.create_task(self._follow_forever(), name=self.client_name)
+
+    async def _run_script(self, index: int, keys: list[str], args: list[Any]) -> None:
+        client = self._db.client
+        if self._script_client is not client:  # the database made a new client
+            self._scripts = [client.register_script(s) for s in (_MARK_PUBLISH, _NOT_BEFORE)]
+            self._script_client = client
+        with self._db.guard():
+            await self._scripts[index](keys=keys, args=args, client=client)
+
+    def _apply_not_before(self, subject: str, not_before: float, ttl: float) -> None:
+        current = self._not_before.get(subject)
+        deadline = max(self._clock() + ttl, self._not_before.deadline(subject) or 0.0)
+        mark = not_before if current is None else max(current, not_before)
+        self._not_before.set(subject, mark, deadline)
+
+    def _apply(self, raw: bytes) -> None:
+        kind, ident, *rest = json.loads(raw)
+        if kind == "j":
+            self._jtis.set(ident, True, self._clock() + int(rest[0]) / 1000)
+        elif kind == "n":
+            self._apply_not_before(ident, float(rest[0]), int(rest[1]) / 1000)
+
+    async def _follow_forever(self) -> None:
+        while True:
+            client = Redis.from_url(
+                self._db.url,
+                socket_connect_timeout=self._db.socket_timeout,
+                socket_timeout=max(self._db.socket_timeout, 2 * self.max_staleness),
+                client_name=self.client_name,
+            )
+            try:
+                await self._follow(client)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure: distrust the view, reconnect
+                logger.info("revocation channel down (%s): direct lookups", type(exc).__name__)
+            finally:
+                self._fresh_as_of = -math.inf
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(self.reconnect_delay)
+
+    async def _follow(self, client: Redis) -> None:
+        pubsub = client.pubsub()
+        try:
+            await pubsub.subscribe(self.channel)
+            while (await pubsub.get_message(timeout=self.max_staleness * 2)) is None:
+                pass  # the first message is the subscribe confirmation
+            synced_from = time.monotonic()
+            await self._resync(client)
+            self.syncs += 1
+            self._fresh_as_of = synced_from
+            pings: dict[bytes, float] = {}
+            seq, last_ping = 0, -math.inf
+            while True:
+                now = time.monotonic()
+                if now - last_ping >= self.heartbeat:
+                    seq, last_ping = seq + 1, now
+                    pings[str(seq).encode()] = now
+                    await pubsub.ping(str(seq))
+                if pings and now - min(pings.values()) > 2 * self.max_staleness + 1:
+                    raise TimeoutError("no PONG from the revocation channel")
+                message = await pubsub.get_message(timeout=self.heartbeat)
+                if message is None:
+                    continue
+                if message["type"] == "message":
+                    self._apply(message["data"])
+                elif message["type"] == "pong":
+                    sent = pings.pop(message["data"], None)
+                    if sent is not None:
+                        self._fresh_as_of = max(self._fresh_as_of, sent)
+                        pings = {k: v for k, v in pings.items() if v > sent}
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _resync(self, client: Redis) -> None:
+        """Load every live revocation (messages arriving meanwhile are applied after)."""
+        base = self._db.key("rev", "")
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", base)
+        for kind in ("jti", "nbf"):
+            skip = len(base) + len(kind) + 1
+            keys = [k async for k in client.scan_iter(match=f"{pattern}{kind}:*", count=1000)]
+            for start in range(0, len(keys), 500):
+                batch = keys[start : start + 500]
+                async with client.pipeline(transaction=False) as pipe:
+                    for key in batch:
+                        pipe.get(key)
+                        pipe.pttl(key)
+                    replies = await pipe.execute()
+                for i, key in enumerate(batch):
+                    value, pttl = replies[2 * i], replies[2 * i + 1]
+                    if value is None or pttl is None or pttl == -2:
+                        continue  # expired during the scan
+                    ident = key.decode()[skip:]
+                    left = math.inf if pttl < 0 else pttl / 1000  # -1: no TTL, keep it
+                    if kind == "jti":
+                        self._jtis.set(ident, True, self._clock() + left)
+                    else:
+                        self._apply_not_before(ident, float(value), left)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
