@@ -23,4 +23,4 @@ def silence_dependency_print() -> None:
     """
     import nexios.dependencies as deps
 
-    deps.print = _quiet  # type: ignore[attr-defined]
+    deps.print = _quiet
