@@ -25,6 +25,7 @@ from nexios import Depend, NexiosApp
 from nexios.http import Request, Response
 
 from nexios_auth_di import AuthContainer, SimpleUser, current_user, install
+from nexios_auth_di.compat import silence_dependency_print
 from nexios_auth_di.exceptions import BadRequest, TokenError
 from nexios_auth_di.throttling import client_ip
 
@@ -116,4 +117,5 @@ def build_app(container: AuthContainer) -> NexiosApp:
     return app
 
 
+silence_dependency_print()  # Nexios 3.12 prints on every Depend; a bootstrap decision
 app = build_app(build_container())

@@ -9,6 +9,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 import redis
@@ -24,8 +25,8 @@ pytestmark = pytest.mark.redis
 Factory = Callable[..., CachedRevocationStore]
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
@@ -51,7 +52,7 @@ async def make(redis_url: str) -> AsyncIterator[Factory]:
     namespace = f"nxauth-cache-{uuid.uuid4().hex[:12]}"
     made: list[tuple[CachedRevocationStore, RedisDatabase]] = []
 
-    def build(url: str = redis_url, **kwargs: float) -> CachedRevocationStore:
+    def build(url: str = redis_url, **kwargs: Any) -> CachedRevocationStore:
         db = RedisDatabase(url, namespace=namespace)
         store = CachedRevocationStore(RedisRevocationStore(db), db, **kwargs)
         made.append((store, db))
@@ -142,7 +143,7 @@ async def test_frozen_redis_turns_the_view_into_503_never_into_accept(
     assert redis_process.proc is not None
     os.kill(redis_process.proc.pid, signal.SIGSTOP)
     try:
-        frozen_at, outcomes = time.monotonic(), []
+        frozen_at, outcomes = time.monotonic(), list[bool | None]()
         while time.monotonic() < frozen_at + 5:
             started = time.monotonic()
             try:
@@ -158,7 +159,7 @@ async def test_frozen_redis_turns_the_view_into_503_never_into_accept(
             await store.is_refused("live", "alice", now)
     finally:
         os.kill(redis_process.proc.pid, signal.SIGCONT)
-    await _until(lambda: store.healthy, timeout=10)
+    await _until(lambda: store.healthy, within=10)
     assert await store.is_refused("revoked", "alice", now)
     assert not await store.is_refused("live", "alice", now)
 
