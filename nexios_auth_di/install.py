@@ -12,6 +12,7 @@ from typing import Any
 
 from .container import AuthContainer
 from .decorator import REQUIREMENTS_ATTR
+from .dependencies import current_user
 from .exceptions import ConfigurationError, HTTPAuthError
 from .middleware import AuthMiddleware
 from .runtime import CONTAINER_KEY, request_auth
@@ -112,9 +113,21 @@ def _document(app: Any, backends: list[Any]) -> None:
     if not requirement:
         return
     for route in _routes(app):
-        handler = getattr(route, "handler", None)
-        if getattr(handler, REQUIREMENTS_ATTR, None) and not getattr(route, "security", None):
+        if _secured(route) and not getattr(route, "security", None):
             route.security = requirement
+
+
+def _secured(route: Any) -> bool:
+    """A route is secured if a decorator guards it or a dependency asks for the user."""
+    if getattr(getattr(route, "handler", None), REQUIREMENTS_ATTR, None):
+        return True
+    pending = list(getattr(route, "_own_resolved_dependencies", ()))
+    while pending:
+        dependency = pending.pop()
+        if getattr(dependency, "dependency", None) is current_user:
+            return True
+        pending.extend(getattr(dependency, "nested_dependencies", ()))
+    return False
 
 
 def _check_policies(app: Any, container: Any) -> None:
@@ -146,12 +159,14 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     _add_sessions(app, container, backends)
     register_error_handler(app)
     _document(app, backends)
+    # routes mounted after install() are documented when the first request arrives
     app.state[CONTAINER_KEY] = container
     app.state[INSTALLED_FLAG] = True
 
 
-def document(app: Any, container: AuthContainer) -> None:
+def document(app: Any, container: AuthContainer, *, check: bool = True) -> None:
     """For routes added after ``install()``: mark them secured in OpenAPI and check
-    their named policies exist."""
-    _check_policies(app, container)
+    their named policies exist. Runs by itself on the first request, without the check."""
+    if check:
+        _check_policies(app, container)
     _document(app, container.backends())

@@ -15,6 +15,7 @@ ASGI: ``app.wrap_asgi(AuthenticationMiddleware, backends=[...])``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ __all__ = ["AuthMiddleware", "AuthenticationMiddleware", "RateLimitMiddleware"]
 
 ASGIApp = Callable[..., Awaitable[None]]
 
+logger = logging.getLogger("nexios_auth_di")
+
 
 class AuthMiddleware:
     """Pure-ASGI middleware placed by ``install()``; lazy unless ``eager=True``."""
@@ -43,10 +46,13 @@ class AuthMiddleware:
         self.container = container
         self.eager = eager
         self._authenticator = container.authenticator  # the provider: overrides apply
+        self._documented = False
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http" or kind == "websocket":
+            if not self._documented:
+                self._document(scope.get("base_app"))
             state = RequestAuth(scope, self._authenticator)
             scope[STATE_KEY] = state
             scope[CONTAINER_KEY] = self.container
@@ -56,6 +62,18 @@ class AuthMiddleware:
             else:
                 scope["user"] = PendingUser(state)
         await self.app(scope, receive, send)
+
+
+    def _document(self, app: Any) -> None:
+        """Once: mark routes added after ``install()`` (mounted routers) in OpenAPI."""
+        self._documented = True
+        if app is not None:
+            from .install import document
+
+            try:
+                document(app, self.container, check=False)
+            except Exception:  # documentation must never break a request
+                logger.exception("could not update the OpenAPI security of late routes")
 
 
 class AuthenticationMiddleware:

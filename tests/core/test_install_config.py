@@ -238,3 +238,23 @@ def test_user_loader_may_be_sync_or_async(app, client, container, bearer):
 
     container.user_loader.override(providers.Object(async_loader))
     assert client.get("/me", headers=bearer("async")).json() == {"id": "async"}
+
+
+def test_routes_added_after_install_and_depend_routes_are_documented(container):
+    """Routes asking Depend(current_user), and routes added after install(), are marked
+    secured in OpenAPI by the first request."""
+    app = NexiosApp()
+    install(app, container)
+
+    @app.get("/late")
+    async def late(request, response, user: Any = Depend(current_user)):
+        return {}
+
+    @app.get("/open")
+    async def open_route(request, response):
+        return {}
+
+    with TestClient(app) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+    assert paths["/late"]["get"]["security"][0] == {"bearerAuth": []}
+    assert not paths["/open"]["get"].get("security")
