@@ -202,8 +202,8 @@ class CachedRevocationStore:
         pubsub = client.pubsub()
         try:
             await pubsub.subscribe(self.channel)
-            while (await pubsub.get_message(timeout=self.max_staleness * 2)) is None:
-                pass  # the first message is the subscribe confirmation
+            if await pubsub.get_message(timeout=2 * self.max_staleness + 1) is None:
+                raise TimeoutError("no subscribe confirmation")  # scans must follow it
             synced_from = time.monotonic()
             await self._resync(client)
             self.syncs += 1

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import redis
 from integration_support import Worker, example_app
 
 build_container = example_app().build_container
@@ -122,6 +123,23 @@ def test_login_throttle_exhausted_on_a_answers_429_on_b(pair: Pair) -> None:
     assert answer.json()["error"] == "throttled"
     other = {"username": f"other-{uuid.uuid4().hex[:8]}"}
     assert pair.b.request("POST", "/login-attempt", json=other).status_code == 401
+
+
+def test_dropped_channel_on_b_still_refuses_within_the_bound(pair: Pair) -> None:
+    """With B's pub/sub connection killed, a revocation on A (never delivered to B) is
+    still refused by B within the bound: B falls back to Redis, then resyncs (the direct
+    pair has no channel: the kill finds nothing and B refuses on the next request)."""
+    token = pair.token("alice")
+    assert pair.b.request("GET", "/me", headers=_bearer(token)).status_code == 200
+    pid_b = pair.b.request("GET", "/pid").json()["pid"]
+    prefix = f"{pair.env['NEXIOS_AUTH_NAMESPACE']}:revcache:{pid_b}:"
+    with redis.Redis.from_url(pair.env["NEXIOS_AUTH_REDIS_URL"]) as client:
+        ids = [c["id"] for c in client.client_list() if c.get("name", "").startswith(prefix)]
+        assert bool(ids) == (pair.mode == "cached"), "B's subscription not found"
+        for ident in ids:
+            client.client_kill_filter(_id=ident)
+    assert pair.a.request("POST", "/revoke", headers=_bearer(token)).status_code == 200
+    _refused_within_bound(pair, token, time.monotonic())
 
 
 def test_uvicorn_workers_2_share_revocations(redis_url: str) -> None:
