@@ -14,11 +14,11 @@ Every failure is a 4xx with a message that names the field, never a 500:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from ._json import STRICT_DECODER
 from .exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 __all__ = [
@@ -39,18 +39,7 @@ MAX_USERNAME_CHARS = 150
 JSON_TYPES = ("application/json",)
 
 
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise ValueError("duplicate member name")
-    return obj
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_strict_object, parse_constant=_no_constant)
+_DECODER = STRICT_DECODER
 
 
 def _content_length(scope: Mapping[str, Any]) -> int | None:

@@ -10,7 +10,6 @@ subject, and refresh-token rotation with reuse detection (RFC 9700 §4.14.2).
 from __future__ import annotations
 
 import base64
-import json
 import math
 import re
 import secrets
@@ -22,6 +21,7 @@ import jwt
 from jwt.api_jws import PyJWS
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
+from ._json import STRICT_DECODER
 from .exceptions import ConfigurationError, TokenError, TokenReused, TokenRevoked
 from .keys import Key, KeyRing
 from .stores.protocols import RefreshFamilyStore, RevocationStore, SpendResult
@@ -36,19 +36,7 @@ RESERVED_CLAIMS = frozenset({"sub", "iat", "exp", "nbf", "jti", "typ", "iss", "a
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
 
 
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise ValueError("duplicate member name")
-    return obj
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# Reused decoder: json.loads(..., object_pairs_hook=...) would build one per call.
-_DECODER = json.JSONDecoder(object_pairs_hook=_strict_object, parse_constant=_no_constant)
+_DECODER = STRICT_DECODER
 
 
 def _json_object(data: bytes) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Fixtures for the store tests: a controllable clock and one harness per engine.
+"""Helpers and fixtures for the store tests: a controllable clock and one harness per engine.
 
 Memory and SQLite read time from the injected clock, so ``advance`` moves the clock.
 Redis keeps TTLs on the server, so ``advance`` also takes the same milliseconds off

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from conftest import Harness
+from store_support import Harness
 
 from nexios_auth_di.stores.protocols import (
     ApiKeyRecord,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FakeClock
+from store_support import FakeClock
 
 from nexios_auth_di.stores.memory import (
     ExpiringDict,

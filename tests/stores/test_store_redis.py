@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 import redis
-from conftest import FakeClock, Harness, RedisProcess, free_port
+from store_support import FakeClock, Harness, RedisProcess, free_port
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.protocols import ApiKeyRecord, SpendResult

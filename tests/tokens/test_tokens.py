@@ -7,7 +7,7 @@ import asyncio
 import jwt
 import pytest
 from attack_cases import FakeClock
-from conftest import AUDIENCE, ISSUER
+from token_support import AUDIENCE, ISSUER
 
 from nexios_auth_di.exceptions import (
     ConfigurationError,
