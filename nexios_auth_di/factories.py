@@ -129,6 +129,7 @@ def build_login_throttle(config: Mapping[str, Any], clock: Callable[[], float]) 
         base_delay=float(throttle.get("base_delay", 1.0)),
         max_delay=float(throttle.get("max_delay", 900.0)),
         clock=clock,
+        namespace=str(_section(config, "store").get("namespace") or "nxauth"),
     )
 
 

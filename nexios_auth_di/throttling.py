@@ -274,6 +274,7 @@ class LoginThrottle:
         base_delay: float = 1.0,
         max_delay: float = 900.0,
         clock: Callable[[], float] = time.time,
+        namespace: str = "nexios_auth_di",
     ) -> None:
         for name, (limit, window) in (("per_account", per_account), ("per_ip", per_ip)):
             if limit < 1 or window < 1:
@@ -281,6 +282,8 @@ class LoginThrottle:
         if base_delay <= 0 or max_delay < base_delay:
             raise ConfigurationError("LoginThrottle: need 0 < base_delay <= max_delay")
         self.storage = make_storage(storage)
+        # apps sharing one Redis keep separate counters under their store namespace
+        self._prefix = f"{namespace}/login"
         self.per_account = per_account
         self.per_ip = per_ip
         self.base_delay = base_delay
@@ -306,7 +309,7 @@ class LoginThrottle:
 
     async def check(self, account: str, ip: str) -> None:
         """Raise ``Throttled(retry_after)`` while either subject is backing off."""
-        keys = [f"nexios_auth_di/login/{h}/until" for h, _ in self._subjects(account, ip)]
+        keys = [f"{self._prefix}/{h}/until" for h, _ in self._subjects(account, ip)]
         try:
             values = await asyncio.gather(*(self.storage.get(k) for k in keys))
         except Exception as exc:
@@ -320,7 +323,7 @@ class LoginThrottle:
         now = self.clock()
         try:
             for digest, (limit, window) in self._subjects(account, ip):
-                count_key = f"nexios_auth_di/login/{digest}/n"
+                count_key = f"{self._prefix}/{digest}/n"
                 failures = await self.storage.incr(count_key, window)
                 delay = self.delay_for(failures, limit)
                 if delay <= 0:
@@ -330,7 +333,7 @@ class LoginThrottle:
                 # a concurrent race can only raise the count (more backoff, still capped).
                 await self.storage.clear(count_key)
                 await self.storage.incr(count_key, window + keep, amount=failures)
-                until_key = f"nexios_auth_di/login/{digest}/until"
+                until_key = f"{self._prefix}/{digest}/until"
                 await self.storage.clear(until_key)
                 await self.storage.incr(until_key, keep, amount=int((now + delay) * 1000))
         except Exception as exc:
@@ -340,7 +343,7 @@ class LoginThrottle:
         """Forget the account's failures (not the IP's)."""
         digest = _digest("login-account", self.normalize(account))
         try:
-            await self.storage.clear(f"nexios_auth_di/login/{digest}/n")
-            await self.storage.clear(f"nexios_auth_di/login/{digest}/until")
+            await self.storage.clear(f"{self._prefix}/{digest}/n")
+            await self.storage.clear(f"{self._prefix}/{digest}/until")
         except Exception as exc:
             raise StoreUnavailable("login_throttle_storage") from exc
