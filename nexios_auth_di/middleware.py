@@ -63,7 +63,6 @@ class AuthMiddleware:
                 scope["user"] = PendingUser(state)
         await self.app(scope, receive, send)
 
-
     def _document(self, app: Any) -> None:
         """Once: mark routes added after ``install()`` (mounted routers) in OpenAPI."""
         self._documented = True
