@@ -4,7 +4,9 @@ Three apps, one route each (``GET /me``: ``@login_required`` plus ``Depend(curre
 
 * ``guide``: the guide's form, ``app.add_middleware(AuthenticationMiddleware(backend=
   JWTAuthBackend(secret_key=..., algorithm="HS256", authenticate_func=...)))``;
-* ``guide-aud-iss``: the same backend given ``issuer=``/``audience=``;
+* ``guide-asgi``: the same backend through the pure-ASGI form,
+  ``app.wrap_asgi(AuthenticationMiddleware, backends=[...])``;
+* ``guide-aud-iss``: the guide's backend given ``issuer=``/``audience=``;
 * ``container``: ``install(app, container)`` with the key ring, issuer, audience and
   clock of the kit, plus ``POST /refresh`` calling ``container.token_service().refresh``.
 
@@ -36,7 +38,7 @@ from nexios_auth_di.testing import make_test_container, override_loader
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "api.test"
-APPS = ("guide", "guide-aud-iss", "container")
+APPS = ("guide", "guide-asgi", "guide-aud-iss", "container")
 USERS = {"alice": SimpleUser("alice", permissions=["read"])}
 
 #: rows that cannot be sent as an HTTP request at all, or mean nothing there
@@ -85,7 +87,12 @@ GOOD_CLAIMS_RULE = "control row: an honest token passes, so the suite can fail"
 def _plan() -> list[Any]:
     """(app, case, expected status) for every row, with a readable id."""
     params: list[Any] = []
-    accepts = {"guide": GUIDE_ACCEPTS, "guide-aud-iss": GUIDE_AUD_ISS_ACCEPTS, "container": {}}
+    accepts = {
+        "guide": GUIDE_ACCEPTS,
+        "guide-asgi": GUIDE_ACCEPTS,
+        "guide-aud-iss": GUIDE_AUD_ISS_ACCEPTS,
+        "container": {},
+    }
     for case in ATTACKS:
         if case.id in NOT_OVER_HTTP:
             continue
@@ -108,8 +115,8 @@ def _me_routes(app: NexiosApp) -> None:
         return {"user": user.id}
 
 
-def guide_app(kit: AttackKit, **backend_kw: Any) -> NexiosApp:
-    """The guide's JWT backend over a dict loader."""
+def guide_app(kit: AttackKit, *, asgi: bool = False, **backend_kw: Any) -> NexiosApp:
+    """The guide's JWT backend over a dict loader, via add_middleware (or wrap_asgi)."""
     app = NexiosApp()
 
     def load(identity: Any) -> Any:
@@ -118,7 +125,10 @@ def guide_app(kit: AttackKit, **backend_kw: Any) -> NexiosApp:
     backend = JWTAuthBackend(
         secret_key=kit.secret, algorithm="HS256", authenticate_func=load, **backend_kw
     )
-    app.add_middleware(AuthenticationMiddleware(backend=backend))
+    if asgi:
+        app.wrap_asgi(AuthenticationMiddleware, backends=[backend])
+    else:
+        app.add_middleware(AuthenticationMiddleware(backend=backend))
     _me_routes(app)
     return app
 
@@ -156,11 +166,13 @@ def clients() -> Iterator[dict[str, tuple[TestClient, AttackKit]]]:
     )
     with (
         open_client(guide_app(guide_kit)) as guide,
+        open_client(guide_app(guide_kit, asgi=True)) as guide_asgi,
         open_client(guide_app(guide_kit, issuer=ISSUER, audience=AUDIENCE)) as strict,
         open_client(c_app) as container,
     ):
         yield {
             "guide": (guide, guide_kit),
+            "guide-asgi": (guide_asgi, guide_kit),
             "guide-aud-iss": (strict, guide_kit),
             "container": (container, c_kit),
         }

@@ -1,0 +1,64 @@
+"""An anonymous request with a method the route does not allow must not break the route.
+
+Nexios 3.12.3 ``Route.handle`` (nexios/routing/router.py:383-388) *assigns* its 405
+response to ``self.app`` when the method is not allowed, so every later request to that
+route, with any method and any credential, gets the 405: one unauthenticated OPTIONS
+or POST disables a protected route for everyone (CWE-400 / OWASP API4:2023). The rows
+are strict xfails until Nexios or ``install()`` stops it; the control row shows the
+honest request works before the attack.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import jwt
+import pytest
+from http_attack_support import open_client
+from nexios import NexiosApp
+from nexios.dependencies import Depend
+
+from nexios_auth_di import SimpleUser, current_user, install, login_required
+from nexios_auth_di.backends.jwt import JWTAuthBackend
+from nexios_auth_di.middleware import AuthenticationMiddleware
+from nexios_auth_di.testing import make_test_container
+
+SECRET = secrets.token_urlsafe(48)
+USERS = {"alice": SimpleUser("alice")}
+NEXIOS_405 = (
+    "nexios/routing/router.py:383-388 (Nexios 3.12.3 Route.handle): a disallowed method "
+    "overwrites route.app with a 405 JSONResponse, so every later request to the route "
+    "gets 405; it should answer only that request with 405"
+)
+
+
+def _app(form: str) -> tuple[NexiosApp, str]:
+    """A GET-only protected route in the guide form or the container form, and a token."""
+    app = NexiosApp()
+
+    @app.get("/me")
+    @login_required
+    async def me(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        return {"user": user.id}
+
+    if form == "guide":
+        backend = JWTAuthBackend(secret_key=SECRET, algorithm="HS256", authenticate_func=USERS.get)
+        app.add_middleware(AuthenticationMiddleware(backend=backend))
+        return app, jwt.encode({"sub": "alice", "exp": 2**40}, SECRET, algorithm="HS256")
+    container = make_test_container(USERS, jwt={"secret_key": SECRET})
+    install(app, container)
+    return app, container.token_service().create_access_token("alice")
+
+
+@pytest.mark.xfail(strict=True, reason=NEXIOS_405)
+@pytest.mark.parametrize("method", ["OPTIONS", "POST", "DELETE"])
+@pytest.mark.parametrize("form", ["guide", "container"])
+def test_wrong_method_does_not_disable_the_route(form: str, method: str) -> None:
+    """CWE-400: one anonymous wrong-method request must not turn the route into a 405."""
+    app, token = _app(form)
+    with open_client(app) as client:
+        honest = {"Authorization": f"Bearer {token}"}
+        assert client.get("/me", headers=honest).status_code == 200  # control row
+        assert client.request(method, "/me").status_code == 405  # the attacker's request
+        assert client.get("/me", headers=honest).status_code == 200
