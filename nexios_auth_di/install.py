@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .compat import fix_method_not_allowed
 from .container import AuthContainer
 from .decorator import REQUIREMENTS_ATTR
 from .dependencies import current_user
@@ -91,7 +92,7 @@ def register_error_handler(app: Any) -> None:
         app.add_exception_handler(HTTPAuthError, auth_error_handler)
 
 
-def _routes(app: Any) -> list[Any]:
+def all_routes(app: Any) -> list[Any]:
     """The app's real route objects (``get_all_routes()`` returns copies)."""
     found: list[Any] = []
     pending = [app.router]
@@ -112,7 +113,7 @@ def _document(app: Any, backends: list[Any]) -> None:
             requirement.append({name: []})
     if not requirement:
         return
-    for route in _routes(app):
+    for route in all_routes(app):
         if _secured(route) and not getattr(route, "security", None):
             route.security = requirement
 
@@ -133,7 +134,7 @@ def _secured(route: Any) -> bool:
 def _check_policies(app: Any, container: Any) -> None:
     """A misspelt ``policy_required("name")`` fails here, at bootstrap."""
     known = container.policies()
-    for route in _routes(app):
+    for route in all_routes(app):
         for requirement in getattr(getattr(route, "handler", None), REQUIREMENTS_ATTR, ()):
             name = requirement.removeprefix("policy:")
             if name != requirement and name not in known:
@@ -159,6 +160,7 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     _add_sessions(app, container, backends)
     register_error_handler(app)
     _document(app, backends)
+    fix_method_not_allowed(app)  # Nexios 3.12: one 405 would disable a route for everyone
     # routes mounted after install() are documented when the first request arrives
     app.state[CONTAINER_KEY] = container
     app.state[INSTALLED_FLAG] = True
@@ -170,3 +172,4 @@ def document(app: Any, container: AuthContainer, *, check: bool = True) -> None:
     if check:
         _check_policies(app, container)
     _document(app, container.backends())
+    fix_method_not_allowed(app)

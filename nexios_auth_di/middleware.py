@@ -106,14 +106,16 @@ class AuthenticationMiddleware:
         return await self._dispatch(first, second, third)
 
     def _add_handlers(self, app: Any) -> None:
-        """The guide form has no ``install()``: register the JSON error handler (with the
-        backends' ``WWW-Authenticate`` challenge) on the app on first use, unless the app
-        registered its own."""
+        """The guide form has no ``install()``: on first use, register the JSON error
+        handler (with the backends' ``WWW-Authenticate`` challenge) unless the app has its
+        own, and mend Nexios's 405 bug on the app's routes."""
         self._handlers_added = True
         if app is not None:
+            from .compat import fix_method_not_allowed
             from .install import register_error_handler
 
             register_error_handler(app)
+            fix_method_not_allowed(app)
 
     async def _asgi(self, scope: Scope, receive: Any, send: Any) -> None:
         assert self.app is not None, "constructed without an app: use app.add_middleware"

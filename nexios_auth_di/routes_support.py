@@ -7,10 +7,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from nexios.http.response import JSONResponse
 from nexios.routing import Route
 
 from ._scope import header
+from .compat import safe_handle
 from .csrf import MW_SCOPE_KEY
 from .events import AuthEvent, EventKind
 from .exceptions import PermissionDenied
@@ -43,21 +43,7 @@ class SafeRoute(Route):  # type: ignore[misc]  # nexios is untyped
     """
 
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
-        if self.methods and scope["method"] not in self.methods:
-            allowed: set[str] = set()
-            router = scope.get("app")
-            for route in getattr(router, "routes", [self]):
-                pattern = getattr(route, "pattern", None)
-                if pattern is not None and pattern.match(scope["path"]):
-                    allowed |= set(getattr(route, "methods", ()))
-            answer = JSONResponse(
-                {"error": "method_not_allowed", "detail": "Method not allowed"},
-                status_code=405,
-                headers={"Allow": ", ".join(sorted(allowed or self.methods))},
-            )
-            await answer(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        await safe_handle(self, scope, receive, send)
 
 
 async def emit(
