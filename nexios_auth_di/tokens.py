@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jwt
+from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.api_jws import PyJWS
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
@@ -47,16 +48,6 @@ def _json_object(data: bytes) -> dict[str, Any]:
     return value
 
 
-class _StrictJWT(jwt.PyJWT):
-    """PyJWT with the payload parsed by our strict decoder (the documented hook)."""
-
-    def _decode_payload(self, decoded: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return _json_object(decoded["payload"])
-        except (ValueError, RecursionError) as exc:
-            raise jwt.DecodeError("invalid payload") from exc
-
-
 def _reason(exc: jwt.PyJWTError) -> str:
     """A short code for logs; never the token or PyJWT's message."""
     if isinstance(exc, jwt.MissingRequiredClaimError):
@@ -79,6 +70,25 @@ _REASONS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.ImmatureSignatureError, "not_yet_valid"),
     (jwt.DecodeError, "malformed"),
 )
+
+
+def _b64(segment: str) -> bytes:
+    """base64url without padding (RFC 7515 §2); the alphabet was checked by ``_COMPACT``.
+
+    Only the canonical encoding is accepted (RFC 4648 §3.5): spare low bits in the last
+    character must be zero, so one token has exactly one spelling (no malleability).
+    """
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=") != segment.encode("ascii"):
+        raise ValueError("non-canonical base64url")
+    return data
+
+
+def _audience_ok(aud: Any, audience: str) -> bool:
+    """RFC 7519 §4.1.3: ``aud`` is a string or an array of strings that includes us."""
+    if type(aud) is str:
+        return aud == audience
+    return type(aud) is list and all(type(a) is str for a in aud) and audience in aud
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:
@@ -110,6 +120,7 @@ class TokenVerifier:
     """
 
     __slots__ = (
+        "_algorithms",
         "_audience",
         "_cache",
         "_cache_size",
@@ -118,9 +129,9 @@ class TokenVerifier:
         "_identity",
         "_issuer",
         "_jws",
-        "_jwt",
         "_leeway",
         "_max_length",
+        "_prepared",
         "_ring",
         "required",
     )
@@ -150,17 +161,9 @@ class TokenVerifier:
         self._identity = tuple(identity_claims)
         self._cache: dict[str, tuple[dict[str, Any], float, float | None, str]] = {}
         self._generation = key_ring.generation
-        options: Any = {
-            "verify_exp": False,  # time claims are checked below against our clock
-            "verify_nbf": False,
-            "verify_iat": False,
-            "verify_aud": audience is not None,
-            "verify_iss": issuer is not None,
-            "require": list(self.required),
-            "enforce_minimum_key_length": True,
-        }
-        self._jwt = _StrictJWT(options)
         self._jws = PyJWS(options={"enforce_minimum_key_length": True})
+        self._algorithms: dict[str, Algorithm] = get_default_algorithms()
+        self._prepared: dict[str, tuple[Key, Algorithm, Any]] = {}
 
     @property
     def key_ring(self) -> KeyRing:
@@ -172,6 +175,7 @@ class TokenVerifier:
             raise TokenError("malformed")
         if self._ring.generation != self._generation:
             self._cache.clear()
+            self._prepared.clear()
             self._generation = self._ring.generation
         entry = self._cache.get(token)
         if entry is None:
@@ -209,25 +213,49 @@ class TokenVerifier:
             raise TokenError("malformed")
         segment = token[: token.index(".")]
         try:
-            header = _json_object(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+            header = _json_object(_b64(segment))
         except (ValueError, RecursionError):
             raise TokenError("malformed") from None
         if "crit" in header or "b64" in header:
             raise TokenError("unsupported_header")
         return self._ring.key_for(header)
 
+    def _prepared_key(self, key: Key) -> tuple[Algorithm, Any]:
+        """PyJWT's algorithm and the key prepared once per key, not once per token."""
+        found = self._prepared.get(key.kid)
+        if found is None or found[0] is not key:
+            algorithm = self._algorithms[key.algorithm]
+            try:
+                prepared = algorithm.prepare_key(key.verifying_key)
+            except jwt.PyJWTError as exc:
+                raise TokenError(_reason(exc)) from None
+            found = self._prepared[key.kid] = (key, algorithm, prepared)
+        return found[1], found[2]
+
     def _verify_cold(self, token: str, expected_type: str | None) -> dict[str, Any]:
+        # Signature with PyJWT's algorithm objects; the shape, base64 alphabet and header
+        # were already checked above, so PyJWT's per-call re-validation is skipped.
         key = self._precheck(token)
+        algorithm, prepared = self._prepared_key(key)
+        signing_input, _, signature = token.rpartition(".")
         try:
-            claims: dict[str, Any] = self._jwt.decode(
-                token,
-                key.verifying_key,
-                algorithms=[key.algorithm],
-                audience=self._audience,
-                issuer=self._issuer,
-            )
-        except jwt.PyJWTError as exc:
-            raise TokenError(_reason(exc)) from None
+            valid = algorithm.verify(signing_input.encode("ascii"), prepared, _b64(signature))
+            claims = _json_object(_b64(signing_input[signing_input.index(".") + 1 :]))
+        except (ValueError, RecursionError):
+            raise TokenError("malformed") from None
+        if not valid:
+            raise TokenError("bad_signature")
+        for name in self.required:
+            if claims.get(name) is None:  # null counts as missing, as in PyJWT
+                raise TokenError("missing_claim")
+        if "sub" in claims and type(claims["sub"]) is not str:  # RFC 7519 §4.1.2
+            raise TokenError("bad_subject")
+        if "jti" in claims and type(claims["jti"]) is not str:  # RFC 7519 §4.1.7
+            raise TokenError("bad_jti")
+        if self._issuer is not None and claims.get("iss") != self._issuer:
+            raise TokenError("bad_issuer")
+        if self._audience is not None and not _audience_ok(claims.get("aud"), self._audience):
+            raise TokenError("bad_audience")
         now, leeway = self._clock(), self._leeway
         exp, nbf, iat = _number(claims, "exp"), _number(claims, "nbf"), _number(claims, "iat")
         if exp is not None and exp <= now - leeway:

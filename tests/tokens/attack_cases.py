@@ -359,6 +359,17 @@ def _other_signature(k: AttackKit) -> str:
     return k.join(forged[0], forged[1], honest[2])
 
 
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _noncanonical_signature(k: AttackKit) -> str:
+    """Flip an unused low bit of the signature's last base64url character: the bytes
+    decode the same, the string differs (HS256: 32 bytes -> 43 chars, 2 spare bits)."""
+    head, payload, sig = k.parts(k.honest())
+    last = _B64URL[_B64URL.index(sig[-1]) ^ 1]
+    return k.join(head, payload, sig[:-1] + last)
+
+
 def _dup_payload(k: AttackKit) -> str:
     body = dumps(k.claims())[:-1] + b',"sub":"admin"}'
     return k.sign(k.header(), body)
@@ -658,6 +669,12 @@ ATTACKS: list[AttackCase] = [
         MALFORMED,
     ),
     AttackCase("signature-from-other-token", "RFC 7515 §5.2", _other_signature, BAD_SIG),
+    AttackCase(
+        "signature-noncanonical-base64",
+        "RFC 4648 §3.5 canonical encoding (token malleability; PyJWT GHSA-hxm8-2xgr-2p9m)",
+        _noncanonical_signature,
+        MALFORMED,
+    ),
     AttackCase(
         "signature-truncated",
         "RFC 7515 §5.2",
