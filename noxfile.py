@@ -8,6 +8,7 @@ per session, and nothing depends on what else is on ``PATH``.
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 
@@ -48,9 +49,8 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Side-by-side benchmarks; installs the peer frameworks they compare against."""
     session.run(PY, "-m", "pip", "install", "-q", "fastapi", "litestar", "starlette")
-    for script in ("bench_core.py", "bench_tokens.py", "bench_stores.py", "bench_passwords.py"):
-        if os.path.exists(f"benchmarks/{script}"):
-            session.run(PY, f"benchmarks/{script}")
+    for script in sorted(glob.glob("benchmarks/bench_*.py")):
+        session.run(PY, script)
 
 
 @nox.session(venv_backend="none")
