@@ -160,3 +160,27 @@ def test_expired_and_forged_tokens_get_identical_answers(app, client, container)
     assert a.status_code == b.status_code == 401
     assert a.content == b.content
     assert a.headers["www-authenticate"] == b.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        pytest.param(StoreUnavailable("users db down"), 503, id="store-unavailable-is-503"),
+        pytest.param(RuntimeError("loader bug"), 401, id="crash-is-not-authenticated"),
+    ],
+)
+def test_loader_failures_fail_closed(app, client, container, bearer, error, status):
+    """A loader that raises never lets the caller in: its outage is a 503 when it says
+    so with StoreUnavailable, any other crash is a plain 401; never a 500."""
+
+    def failing_loader(identity: Any) -> Any:
+        raise error
+
+    @app.get("/me")
+    async def me(request, response, user: Any = Depend(current_user)):
+        return {"id": user.id}
+
+    container.user_loader.override(failing_loader)
+    r = client.get("/me", headers=bearer("alice"))
+    assert r.status_code == status
+    assert "loader" not in r.text
