@@ -1,8 +1,16 @@
-"""Suite-wide settings. Each area keeps its own fixtures in its folder's conftest."""
+"""Suite-wide settings and the shared Redis fixtures (see ``redis_support``).
+
+Each area keeps its own fixtures in its folder's conftest; helper modules have unique
+names because every folder has a ``conftest``.
+"""
 
 from __future__ import annotations
 
 import logging
+
+from redis_support import redis_process, redis_server_bin, redis_url
+
+__all__ = ["redis_process", "redis_server_bin", "redis_url"]
 
 # Nexios 3.12 prints "Resolving dependency:" on every Depend; keep test logs readable.
 logging.getLogger("nexios").setLevel(logging.WARNING)

@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from integration_support import RedisProcess, example_app
+from integration_support import example_app
 from nexios.testclient import TestClient
+from redis_support import RedisProcess
 
 example = example_app()
 

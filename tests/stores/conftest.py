@@ -1,6 +1,7 @@
 """Store fixtures live in ``store_support`` so test modules can import its helpers by a
-unique module name (every test folder has a ``conftest``)."""
+unique module name (every test folder has a ``conftest``); the Redis fixtures are
+suite-wide (``tests/redis_support.py``)."""
 
-from store_support import harness, redis_process, redis_server_bin, redis_url
+from store_support import harness
 
-__all__ = ["harness", "redis_process", "redis_server_bin", "redis_url"]
+__all__ = ["harness"]

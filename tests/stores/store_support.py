@@ -7,21 +7,15 @@ every key's PTTL in the test's namespace: expiry is exercised without sleeping.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from nexios_auth_di.stores.factory import StoreSet, build_stores
-
-SKIP_HINT = 'Redis tests need a server: eval "$(scripts/redis-test-server.sh)" then re-run'
 
 
 class FakeClock:
@@ -32,73 +26,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (never skipped in CI)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        _missing(SKIP_HINT)
-    assert url is not None
-    return url
-
-
-@pytest.fixture
-def redis_server_bin() -> str:
-    path = shutil.which("redis-server")
-    if path is None:
-        _missing("redis-server is not installed: run scripts/redis-test-server.sh once")
-    assert path is not None
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RedisProcess:
-    """A redis-server we own, so the test may kill and restart it."""
-
-    def __init__(self, binary: str, port: int) -> None:
-        self.binary, self.port = binary, port
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
-        args += ["--appendonly", "no"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.025)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-
-@pytest.fixture
-def redis_process(redis_server_bin: str) -> Iterator[RedisProcess]:
-    server = RedisProcess(redis_server_bin, free_port())
-    server.start()
-    yield server
-    server.kill()
 
 
 @dataclass

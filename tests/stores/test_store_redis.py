@@ -9,7 +9,8 @@ import uuid
 
 import pytest
 import redis
-from store_support import FakeClock, Harness, RedisProcess, free_port
+from redis_support import RedisProcess, free_port
+from store_support import FakeClock, Harness
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.protocols import ApiKeyRecord, SpendResult

@@ -172,13 +172,9 @@ def test_known_and_unknown_accounts_throttle_identically() -> None:
 
 
 @pytest.mark.redis
-async def test_real_redis_backoff() -> None:
+async def test_real_redis_backoff(redis_url: str) -> None:
     """The same backoff works on a real Redis storage (shared by all workers)."""
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("REDIS_URL not set (never skipped in CI)")
-        pytest.skip("REDIS_URL not set: eval $(scripts/redis-test-server.sh)")
+    url = redis_url
     clock = FakeClock()
     user = "redis-user-" + os.urandom(6).hex()
     t = LoginThrottle(url, per_account=(2, 60), per_ip=(1000, 60), clock=clock)

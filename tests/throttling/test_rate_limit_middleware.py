@@ -183,13 +183,9 @@ def test_positional_rate_limit_is_refused() -> None:
 
 
 @pytest.mark.redis
-def test_real_redis_shared_limit() -> None:
+def test_real_redis_shared_limit(redis_url: str) -> None:
     """Two middleware instances on one Redis share the budget (multi-worker deployments)."""
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("REDIS_URL not set (never skipped in CI)")
-        pytest.skip("REDIS_URL not set: eval $(scripts/redis-test-server.sh)")
+    url = redis_url
     key = json.dumps(os.urandom(8).hex())
     kw: dict[str, Any] = {"rate_limit": 2, "time_window": 60, "storage_uri": url}
     kw["key_func"] = lambda scope: key

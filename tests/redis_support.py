@@ -1,0 +1,88 @@
+"""Redis test plumbing shared by every folder: a URL that is never skipped in CI, and a
+redis-server a test owns (to kill and restart it). Imported by ``tests/conftest.py``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+SKIP_HINT = 'Redis tests need a server: eval "$(scripts/redis-test-server.sh)" then re-run'
+
+
+def missing(reason: str) -> None:
+    """Skip locally with the fix in the message; in CI (``CI=true``) fail instead."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (never skipped in CI)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisProcess:
+    """A redis-server we own, on a fixed port, so a test may kill and restart it."""
+
+    def __init__(self, binary: str, port: int) -> None:
+        self.binary, self.port = binary, port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port)]
+        args += ["--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.025)
+        self.kill()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The shared test server from ``REDIS_URL``."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        missing(SKIP_HINT)
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+def redis_server_bin() -> str:
+    path = shutil.which("redis-server")
+    if path is None:
+        missing("redis-server is not installed: run scripts/redis-test-server.sh once")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def redis_process(redis_server_bin: str) -> Iterator[RedisProcess]:
+    """A private redis-server on a free port, killed after the test."""
+    server = RedisProcess(redis_server_bin, free_port())
+    server.start()
+    yield server
+    server.kill()
