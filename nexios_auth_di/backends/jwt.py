@@ -67,7 +67,7 @@ class JWTAuthBackend(AuthenticationBackend):
         if secret_key is None:
             raise ConfigurationError("JWTAuthBackend needs secret_key or token_service")
         from ..keys import KeyRing
-        from ..tokens import TokenVerifier
+        from ..verifier import TokenVerifier
 
         self._service = None
         self._verifier = TokenVerifier(
