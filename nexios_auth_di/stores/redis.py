@@ -48,13 +48,19 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 0 end
 return 1
 """
-# KEYS[1] marker; ARGV[1] ttl ms: set it, never shortening a longer TTL already there
+# KEYS[1] marker; ARGV[1] ttl ms: set it, never shortening a longer TTL already there.
+# With ARGV[2] (a channel) and ARGV[3] (the jti) it also publishes the mark, in the same
+# atomic step (revocation_cache.py: no revocation is stored without its message).
 _MARK = """
 local ttl = tonumber(ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('SET', KEYS[1], '1', 'PX', ttl) end
+if ARGV[2] then
+  redis.call('PUBLISH', ARGV[2], cjson.encode({'j', ARGV[3], redis.call('PTTL', KEYS[1])}))
+end
 return 0
 """
-# KEYS[1] not-before key; ARGV[1] not_before, ARGV[2] ttl ms: keep the max of both
+# KEYS[1] not-before key; ARGV[1] not_before, ARGV[2] ttl ms: keep the max of both.
+# With ARGV[3] (a channel) and ARGV[4] (the subject) it also publishes the kept mark.
 _NOT_BEFORE = """
 local value, ttl = ARGV[1], tonumber(ARGV[2])
 local cur = redis.call('GET', KEYS[1])
@@ -62,6 +68,7 @@ if cur and tonumber(cur) >= tonumber(value) then value = cur end
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl > ttl then ttl = pttl end
 redis.call('SET', KEYS[1], value, 'PX', ttl)
+if ARGV[3] then redis.call('PUBLISH', ARGV[3], cjson.encode({'n', ARGV[4], value, ttl})) end
 return 0
 """
 # KEYS[1] session, KEYS[2] subject index (optional); ARGV payload, ttl ms, id, session prefix

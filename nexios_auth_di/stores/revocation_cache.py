@@ -39,10 +39,8 @@ import os
 import re
 import time
 from collections.abc import Callable
-from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from .memory import ExpiringDict
 from .redis import RedisDatabase, RedisRevocationStore
@@ -52,25 +50,6 @@ __all__ = ["DEFAULT_MAX_STALENESS", "CachedRevocationStore"]
 logger = logging.getLogger("nexios_auth_di.stores")
 
 DEFAULT_MAX_STALENESS = 1.0
-
-# KEYS[1] jti marker; ARGV ttl ms, channel, jti: mark (never shortening) and publish
-_MARK_PUBLISH = """
-local ttl = tonumber(ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('SET', KEYS[1], '1', 'PX', ttl) end
-redis.call('PUBLISH', ARGV[2], cjson.encode({'j', ARGV[3], redis.call('PTTL', KEYS[1])}))
-return 0
-"""
-# KEYS[1] not-before key; ARGV not_before, ttl ms, channel, subject: keep the max, publish
-_NOT_BEFORE = """
-local value, ttl = ARGV[1], tonumber(ARGV[2])
-local cur = redis.call('GET', KEYS[1])
-if cur and tonumber(cur) >= tonumber(value) then value = cur end
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl > ttl then ttl = pttl end
-redis.call('SET', KEYS[1], value, 'PX', ttl)
-redis.call('PUBLISH', ARGV[3], cjson.encode({'n', ARGV[4], value, ttl}))
-return 0
-"""
 
 
 class CachedRevocationStore:
@@ -101,8 +80,6 @@ class CachedRevocationStore:
         self._fresh_as_of = -math.inf  # time.monotonic() of the latest proof of freshness
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._script_client: Redis | None = None
-        self._scripts: list[AsyncScript] = []
         #: how checks were answered, for tests and metrics
         self.lookups = {"local": 0, "direct": 0}
         #: completed (re)subscriptions, each followed by a full resync
@@ -114,14 +91,14 @@ class CachedRevocationStore:
         if expires_at <= self._clock():
             return
         key = self._db.key("rev", "jti", jti)
-        await self._run_script(0, [key], [self._db.ttl_ms(expires_at), self.channel, jti])
+        await self._db.script("mark", [key], [self._db.ttl_ms(expires_at), self.channel, jti])
         self._jtis.set(jti, True, expires_at)  # this worker refuses it at once
 
     async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
         self._ensure_running()
         key = self._db.key("rev", "nbf", subject)
         args = [repr(float(not_before)), int(ttl * 1000), self.channel, subject]
-        await self._run_script(1, [key], args)
+        await self._db.script("not_before", [key], args)
         self._apply_not_before(subject, float(not_before), ttl)
 
     async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
@@ -156,14 +133,6 @@ class CachedRevocationStore:
             self._fresh_as_of = -math.inf
             self._loop = loop
             self._task = loop.create_task(self._follow_forever(), name=self.client_name)
-
-    async def _run_script(self, index: int, keys: list[str], args: list[Any]) -> None:
-        client = self._db.client
-        if self._script_client is not client:  # the database made a new client
-            self._scripts = [client.register_script(s) for s in (_MARK_PUBLISH, _NOT_BEFORE)]
-            self._script_client = client
-        with self._db.guard():
-            await self._scripts[index](keys=keys, args=args, client=client)
 
     def _apply_not_before(self, subject: str, not_before: float, ttl: float) -> None:
         current = self._not_before.get(subject)
