@@ -16,17 +16,16 @@ import os
 import statistics
 import tempfile
 import time
-import tracemalloc
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from _stores import drop_namespace, memory_per_100k
 from nexios import Depend, NexiosApp
 
 from nexios_auth_di import AuthContainer, SimpleUser, current_user, install
 from nexios_auth_di.compat import silence_dependency_print
-from nexios_auth_di.stores.memory import MemoryRevocationStore
 from nexios_auth_di.testing import make_test_container
 
 REQUESTS = 2_000  # per row, taken in ROUNDS interleaved slices so load noise hits all rows
@@ -116,24 +115,8 @@ async def close_row(row: Row) -> None:
     if stores.engine == "redis":
         client = stores.families._db.client
         namespace = row.container.config.store.namespace()
-        keys = [k async for k in client.scan_iter(match=f"{namespace}:*", count=1000)]
-        for i in range(0, len(keys), 500):
-            await client.delete(*keys[i : i + 500])
+        await drop_namespace(client, namespace)
     await stores.close()
-
-
-async def memory_per_100k() -> float:
-    """Bytes the memory store holds for 100k revoked jtis (uuid4 hex, like real ones)."""
-    jtis = [uuid.uuid4().hex for _ in range(100_000)]
-    exp = time.time() + 3600
-    tracemalloc.start()
-    before = tracemalloc.take_snapshot()
-    store = MemoryRevocationStore()
-    for jti in jtis:
-        await store.revoke_jti(jti, exp)
-    after = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    return sum(s.size_diff for s in after.compare_to(before, "filename"))
 
 
 async def main() -> None:

@@ -11,12 +11,12 @@ import os
 import statistics
 import tempfile
 import time
-import tracemalloc
 import uuid
 from pathlib import Path
 
+from _stores import drop_namespace, memory_per_100k
+
 from nexios_auth_di.stores.factory import StoreSet, build_stores
-from nexios_auth_di.stores.memory import MemoryRevocationStore
 
 REVOKED = 2_000  # revocations present while measuring lookups
 CALLS = 2_000  # timed is_refused calls per engine
@@ -58,25 +58,8 @@ async def _bench(config: dict[str, str], namespace_cleanup: bool = False) -> tup
     finally:
         if namespace_cleanup:
             client = stores.revocations._db.client  # type: ignore[attr-defined]
-            keys = [k async for k in client.scan_iter(match=f"{config['namespace']}:*", count=1000)]
-            for i in range(0, len(keys), 500):
-                await client.delete(*keys[i : i + 500])
+            await drop_namespace(client, config["namespace"])
         await stores.close()
-
-
-async def _memory_per_100k() -> float:
-    """Bytes held by the memory store for 100k revoked jtis (uuid4 hex, like real ones)."""
-    jtis = [uuid.uuid4().hex for _ in range(100_000)]
-    exp = time.time() + 3600
-    tracemalloc.start()
-    before = tracemalloc.take_snapshot()
-    store = MemoryRevocationStore()
-    for jti in jtis:
-        await store.revoke_jti(jti, exp)
-    after = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    assert len(store) == 100_000
-    return sum(s.size_diff for s in after.compare_to(before, "filename"))
 
 
 async def main() -> None:
@@ -90,7 +73,7 @@ async def main() -> None:
         ns = f"nxauth-bench-{uuid.uuid4().hex[:8]}"
         config = {"stores": "redis", "redis_url": url, "namespace": ns}
         rows.append(("redis", *await _bench(config, namespace_cleanup=True)))
-    mem = await _memory_per_100k()
+    mem = await memory_per_100k()
 
     base = rows[0][1]
     print(f"is_refused, median of {CALLS} calls with {REVOKED:,} revoked jtis present")

@@ -110,3 +110,23 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def add_session_login(app: Any, db: UserTable, *, logout: bool = False) -> None:
+    """The guide's session login handler (and, with ``logout``, its logout handler)."""
+
+    @app.post("/login")
+    async def login(request: Any, response: Any) -> Any:
+        data = await request.json
+        user = await db.validate_credentials(data.get("username"), data.get("password"))
+        if not user:
+            return response.json({"error": "Invalid credentials"}, status_code=401)
+        request.session["user_id"] = user.id
+        return response.json({"message": "Login successful"})
+
+    if logout:
+
+        @app.post("/logout")
+        async def logout_handler(request: Any, response: Any) -> Any:
+            request.session.clear()
+            return response.json({"message": "Logout successful"})

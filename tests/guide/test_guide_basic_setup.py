@@ -7,7 +7,14 @@ from typing import Any
 
 import jwt
 import pytest
-from guide_support import HTTPS, JWT_SECRET, SESSION_SECRET, UserTable, parse_set_cookie
+from guide_support import (
+    HTTPS,
+    JWT_SECRET,
+    SESSION_SECRET,
+    UserTable,
+    add_session_login,
+    parse_set_cookie,
+)
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import TestClient
@@ -32,14 +39,7 @@ def guide_app(db: UserTable) -> NexiosApp:
     # added last, so it runs first: the session is loaded before authentication
     app.add_middleware(SessionMiddleware(secret_key=SESSION_SECRET))
 
-    @app.post("/login")
-    async def login(request: Any, response: Any) -> Any:
-        data = await request.json
-        user = await db.validate_credentials(data.get("username"), data.get("password"))
-        if not user:
-            return response.json({"error": "Invalid credentials"}, status_code=401)
-        request.session["user_id"] = user.id
-        return response.json({"message": "Login successful"})
+    add_session_login(app, db)
 
     @app.get("/profile")
     async def profile(request: Any, response: Any) -> Any:
@@ -139,14 +139,7 @@ def container_app(db: UserTable, *, eager: bool = False) -> tuple[NexiosApp, Aut
     app = NexiosApp()
     install(app, container, eager=eager)
 
-    @app.post("/login")
-    async def login(request: Any, response: Any) -> Any:
-        data = await request.json
-        user = await db.validate_credentials(data.get("username"), data.get("password"))
-        if not user:
-            return response.json({"error": "Invalid credentials"}, status_code=401)
-        request.session["user_id"] = user.id
-        return response.json({"message": "Login successful"})
+    add_session_login(app, db)
 
     @app.get("/profile")
     async def profile(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:

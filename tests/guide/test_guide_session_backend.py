@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from guide_support import HTTPS, SESSION_SECRET, UserTable, parse_set_cookie
+from guide_support import HTTPS, SESSION_SECRET, UserTable, add_session_login, parse_set_cookie
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import TestClient
@@ -21,19 +21,7 @@ from nexios_auth_di.stores.memory import MemoryRevocationStore, MemorySessionSto
 def add_guide_routes(app: NexiosApp, db: UserTable) -> None:
     """The guide's login/logout handlers, its redirecting /profile, and a CSRF-guarded POST."""
 
-    @app.post("/login")
-    async def login(request: Any, response: Any) -> Any:
-        data = await request.json
-        user = await db.validate_credentials(data.get("username"), data.get("password"))
-        if not user:
-            return response.json({"error": "Invalid credentials"}, status_code=401)
-        request.session["user_id"] = user.id
-        return response.json({"message": "Login successful"})
-
-    @app.post("/logout")
-    async def logout(request: Any, response: Any) -> Any:
-        request.session.clear()
-        return response.json({"message": "Logout successful"})
+    add_session_login(app, db, logout=True)
 
     @app.get("/profile")
     async def profile(request: Any, response: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
-from guide_support import HTTPS, SESSION_SECRET, UserTable
+from guide_support import HTTPS, SESSION_SECRET, UserTable, add_session_login
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import AsyncTestClient, TestClient
@@ -148,19 +148,7 @@ def session_app(db: UserTable) -> NexiosApp:
     app = NexiosApp()
     install(app, container)
 
-    @app.post("/login")
-    async def login(request: Any, response: Any) -> Any:
-        data = await request.json
-        user = await db.validate_credentials(data.get("username"), data.get("password"))
-        if not user:
-            return response.json({"error": "Invalid credentials"}, status_code=401)
-        request.session["user_id"] = user.id
-        return response.json({"message": "Login successful"})
-
-    @app.post("/logout")
-    async def logout(request: Any, response: Any) -> Any:
-        request.session.clear()
-        return response.json({"message": "Logout successful"})
+    add_session_login(app, db, logout=True)
 
     @app.get("/profile")
     async def profile(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
