@@ -22,7 +22,7 @@ import statistics
 import time
 
 from nexios_auth_di.passwords import PasswordService
-from nexios_auth_di.profiles import DEFAULT
+from nexios_auth_di.passwords.profiles import DEFAULT
 
 ROUNDS = 11
 CONCURRENT = 8

@@ -25,7 +25,7 @@ from _stores import drop_namespace, memory_per_100k
 from nexios import Depend, NexiosApp
 
 from nexios_auth_di import AuthContainer, SimpleUser, current_user, install
-from nexios_auth_di.compat import silence_dependency_print
+from nexios_auth_di.http.compat import silence_dependency_print
 from nexios_auth_di.testing import make_test_container
 
 REQUESTS = 2_000  # per row, taken in ROUNDS interleaved slices so load noise hits all rows

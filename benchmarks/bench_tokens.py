@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import jwt
 
-from nexios_auth_di.keys import KeyRing
 from nexios_auth_di.stores.memory import MemoryRefreshFamilyStore, MemoryRevocationStore
 from nexios_auth_di.tokens import TokenService, TokenVerifier
+from nexios_auth_di.tokens.keys import KeyRing
 
 ROUNDS, CALLS, COLD_CALLS = 15, 2000, 400
 SECRET = "bench-secret-" + "x" * 40

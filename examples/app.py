@@ -30,7 +30,7 @@ from nexios_auth_di import (
     optional_user,
     permission_required,
 )
-from nexios_auth_di.compat import silence_dependency_print
+from nexios_auth_di.http.compat import silence_dependency_print
 from nexios_auth_di.policies import Access, Policy
 from nexios_auth_di.routes import auth_router
 from nexios_auth_di.users import SqliteUserRepository, user_loader_for

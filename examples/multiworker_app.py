@@ -25,9 +25,9 @@ from nexios import Depend, NexiosApp
 from nexios.http import Request, Response
 
 from nexios_auth_di import AuthContainer, SimpleUser, current_user, install
-from nexios_auth_di.compat import silence_dependency_print
 from nexios_auth_di.exceptions import BadRequest, TokenError
-from nexios_auth_di.throttling import client_ip
+from nexios_auth_di.http.compat import silence_dependency_print
+from nexios_auth_di.http.throttling import client_ip
 
 __all__ = ["USERS", "app", "build_app", "build_container", "config_from_env"]
 

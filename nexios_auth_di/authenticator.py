@@ -14,9 +14,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._scope import Scope
-from .base import AuthenticationBackend, UnauthenticatedUser
-from .exceptions import AuthenticationFailed, HTTPAuthError, StoreUnavailable
+from nexios_auth_di.base import AuthenticationBackend, UnauthenticatedUser
+from nexios_auth_di.exceptions import AuthenticationFailed, HTTPAuthError, StoreUnavailable
+from nexios_auth_di.http.asgi import Scope
 
 __all__ = ["Authenticator", "Outcome", "call_loader"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ._scope import Scope
+from nexios_auth_di.http.asgi import Scope
 
 if TYPE_CHECKING:
     from nexios.http import Request, Response

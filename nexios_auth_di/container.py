@@ -16,9 +16,9 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from . import factories
-from .authenticator import Authenticator
-from .policies import HasAnyPermission
+from nexios_auth_di import factories
+from nexios_auth_di.authenticator import Authenticator
+from nexios_auth_di.policies import HasAnyPermission
 
 __all__ = ["DEFAULTS", "AuthContainer"]
 

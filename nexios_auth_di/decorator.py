@@ -19,11 +19,11 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from .base import is_authenticated
-from .dependencies import require_user, resolve_user
-from .exceptions import ConfigurationError, PermissionDenied
-from .policies import Access, HasAnyPermission, Policy, evaluate
-from .runtime import CONTAINER_KEY, request_auth
+from nexios_auth_di.base import is_authenticated
+from nexios_auth_di.dependencies import require_user, resolve_user
+from nexios_auth_di.exceptions import ConfigurationError, PermissionDenied
+from nexios_auth_di.policies import Access, HasAnyPermission, Policy, evaluate
+from nexios_auth_di.request_auth import CONTAINER_KEY, request_auth
 
 logger = logging.getLogger("nexios_auth_di")
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from nexios.dependencies import Context, Depend
 
-from .base import UnauthenticatedUser, is_authenticated
-from .exceptions import AuthenticationFailed, ConfigurationError
-from .runtime import CONTAINER_KEY, request_auth
+from nexios_auth_di.base import UnauthenticatedUser, is_authenticated
+from nexios_auth_di.exceptions import AuthenticationFailed, ConfigurationError
+from nexios_auth_di.request_auth import CONTAINER_KEY, request_auth
 
 __all__ = [
     "auth_type",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .authenticator import call_loader
-from .base import AuthenticationBackend
-from .exceptions import ConfigurationError
+from nexios_auth_di.authenticator import call_loader
+from nexios_auth_di.base import AuthenticationBackend
+from nexios_auth_di.exceptions import ConfigurationError
 
 __all__ = [
     "attribute",
@@ -38,7 +38,7 @@ def _section(config: Any, name: str) -> Mapping[str, Any]:
 
 
 def build_stores(config: Mapping[str, Any], clock: Callable[[], float]) -> Any:
-    from .stores.factory import build_stores as build
+    from nexios_auth_di.stores.factory import build_stores as build
 
     store = _section(config, "store")
     return build(
@@ -55,7 +55,7 @@ def build_stores(config: Mapping[str, Any], clock: Callable[[], float]) -> Any:
 
 
 def build_key_ring(jwt: Mapping[str, Any] | None) -> Any:
-    from .keys import KeyRing
+    from nexios_auth_di.tokens.keys import KeyRing
 
     jwt = jwt or {}
     if not jwt.get("secret_key") and not jwt.get("keys"):
@@ -74,7 +74,7 @@ def build_token_service(
     families: Any,
     clock: Callable[[], float],
 ) -> Any:
-    from .tokens import TokenService
+    from nexios_auth_di.tokens.service import TokenService
 
     jwt = jwt or {}
     return TokenService(
@@ -92,8 +92,8 @@ def build_token_service(
 
 
 def build_password_service(passwords: Mapping[str, Any] | None) -> Any:
-    from .passwords import PasswordService
-    from .profiles import profile_by_name
+    from nexios_auth_di.passwords.profiles import profile_by_name
+    from nexios_auth_di.passwords.service import PasswordService
 
     passwords = passwords or {}
     return PasswordService(
@@ -105,15 +105,15 @@ def build_password_service(passwords: Mapping[str, Any] | None) -> Any:
 def build_api_key_service(
     store: Any, api_key: Mapping[str, Any] | None, clock: Callable[[], float]
 ) -> Any:
-    from .apikeys import ApiKeyService
+    from nexios_auth_di.apikeys.service import APIKeyService
 
-    return ApiKeyService(store, prefix=str((api_key or {}).get("prefix", "nxa")), clock=clock)
+    return APIKeyService(store, prefix=str((api_key or {}).get("prefix", "nxa")), clock=clock)
 
 
 def build_login_throttle(config: Mapping[str, Any], clock: Callable[[], float]) -> Any:
     """Login throttle on ``throttle.storage``; defaults to Redis when the stores are Redis,
     so every worker counts the same attempts."""
-    from .throttling import LoginThrottle
+    from nexios_auth_di.http.throttling import LoginThrottle
 
     throttle = _section(config, "throttle")
     storage = throttle.get("storage")
@@ -134,7 +134,7 @@ def build_login_throttle(config: Mapping[str, Any], clock: Callable[[], float]) 
 
 
 def build_event_sink() -> Any:
-    from .events import LoggingSink
+    from nexios_auth_di.events import LoggingSink
 
     return LoggingSink()
 
@@ -147,7 +147,7 @@ def build_backends(
     api_key_service: Callable[[], Any],
 ) -> list[AuthenticationBackend]:
     """Build the ordered backends named by ``config.backends``."""
-    from .backends import APIKeyBackend, JWTAuthBackend, SessionAuthBackend
+    from nexios_auth_di.backends import APIKeyBackend, JWTAuthBackend, SessionAuthBackend
 
     names = config.get("backends") or []
     if isinstance(names, str):

@@ -10,33 +10,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .compat import fix_method_not_allowed
-from .container import AuthContainer
-from .decorator import REQUIREMENTS_ATTR
-from .dependencies import current_user
-from .exceptions import ConfigurationError, HTTPAuthError
-from .middleware import AuthMiddleware
-from .runtime import CONTAINER_KEY, request_auth
+from nexios_auth_di.container import AuthContainer
+from nexios_auth_di.decorator import REQUIREMENTS_ATTR
+from nexios_auth_di.exceptions import ConfigurationError
+from nexios_auth_di.http.compat import all_routes, fix_method_not_allowed
+from nexios_auth_di.http.errors import register_error_handler
+from nexios_auth_di.http.middleware import AuthMiddleware
+from nexios_auth_di.http.openapi import document_security
+from nexios_auth_di.request_auth import CONTAINER_KEY
 
-__all__ = ["auth_error_handler", "install"]
+__all__ = ["document", "install"]
 
 logger = logging.getLogger("nexios_auth_di")
 
 INSTALLED_FLAG = "nexios_auth_di.installed"
-
-
-async def auth_error_handler(request: Any, response: Any, exc: HTTPAuthError) -> Any:
-    """Default JSON body ``{"error", "detail"}``; never says why a credential failed."""
-    headers = dict(exc.headers or {})
-    if exc.status_code == 401 and "WWW-Authenticate" not in headers:
-        state = request_auth(request.scope)
-        if state is not None:
-            headers.update(state.challenge_headers())
-    if exc.status_code >= 500 or exc.status_code in (401, 403):
-        logger.info(
-            "%s %s -> %s (%s)", request.method, request.url.path, exc.status_code, exc.reason
-        )
-    return response.json(exc.body(), status_code=exc.status_code, headers=headers)
 
 
 def _check_container(container: Any) -> list[Any]:
@@ -66,7 +53,7 @@ def _add_sessions(app: Any, container: Any, backends: list[Any]) -> None:
     if not cfg.get("secret_key"):
         logger.info("session backend without session.secret_key: add SessionMiddleware yourself")
         return
-    from .session import SessionMiddleware
+    from nexios_auth_di.sessions.middleware import SessionMiddleware
 
     app.wrap_asgi(
         SessionMiddleware,
@@ -82,53 +69,6 @@ def _add_sessions(app: Any, container: Any, backends: list[Any]) -> None:
         revocations=container.revocation_store(),
         clock=container.clock(),
     )
-
-
-def register_error_handler(app: Any) -> None:
-    """Add ``auth_error_handler`` for every ``HTTPAuthError`` unless the app has one."""
-    middleware = getattr(app, "exceptions_handler", None)
-    existing = getattr(middleware, "_exception_handlers", {})
-    if HTTPAuthError not in existing:  # an app's own handler wins, before or after install
-        app.add_exception_handler(HTTPAuthError, auth_error_handler)
-
-
-def all_routes(app: Any) -> list[Any]:
-    """The app's real route objects (``get_all_routes()`` returns copies)."""
-    found: list[Any] = []
-    pending = [app.router]
-    while pending:
-        router = pending.pop()
-        found.extend(getattr(router, "routes", ()))
-        pending.extend(getattr(router, "sub_routers", {}).values())
-    return found
-
-
-def _document(app: Any, backends: list[Any]) -> None:
-    requirement: list[dict[str, list[str]]] = []
-    for backend in backends:
-        described = backend.openapi_scheme()
-        if described is not None:
-            name, scheme = described
-            app.openapi_config.add_security_scheme(name, scheme)
-            requirement.append({name: []})
-    if not requirement:
-        return
-    for route in all_routes(app):
-        if _secured(route) and not getattr(route, "security", None):
-            route.security = requirement
-
-
-def _secured(route: Any) -> bool:
-    """A route is secured if a decorator guards it or a dependency asks for the user."""
-    if getattr(getattr(route, "handler", None), REQUIREMENTS_ATTR, None):
-        return True
-    pending = list(getattr(route, "_own_resolved_dependencies", ()))
-    while pending:
-        dependency = pending.pop()
-        if getattr(dependency, "dependency", None) is current_user:
-            return True
-        pending.extend(getattr(dependency, "nested_dependencies", ()))
-    return False
 
 
 def _check_policies(app: Any, container: Any) -> None:
@@ -159,7 +99,7 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     app.wrap_asgi(AuthMiddleware, container=container, eager=eager)
     _add_sessions(app, container, backends)
     register_error_handler(app)
-    _document(app, backends)
+    document_security(app, backends)
     fix_method_not_allowed(app)  # Nexios 3.12: one 405 would disable a route for everyone
     # routes mounted after install() are documented when the first request arrives
     app.state[CONTAINER_KEY] = container
@@ -171,5 +111,5 @@ def document(app: Any, container: AuthContainer, *, check: bool = True) -> None:
     their named policies exist. Runs by itself on the first request, without the check."""
     if check:
         _check_policies(app, container)
-    _document(app, container.backends())
+    document_security(app, container.backends())
     fix_method_not_allowed(app)

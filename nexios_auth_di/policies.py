@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .base import is_authenticated, user_has_permission
-from .exceptions import ConfigurationError
+from nexios_auth_di.base import is_authenticated, user_has_permission
+from nexios_auth_di.exceptions import ConfigurationError
 
 __all__ = [
     "Access",

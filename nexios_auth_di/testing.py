@@ -1,4 +1,6 @@
-"""Test helpers and a pytest plugin.
+"""Test helpers: provider overrides instead of patching request scope.
+
+Importable without pytest; the fixtures live in ``nexios_auth_di.pytest_plugin``.
 
 The guide's ``client.app.scope["user"] = MockUser()`` cannot work on real Nexios (there
 is no app-level scope). Here tests override providers instead: the same code path runs,
@@ -11,12 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from dependency_injector import providers
 
-from .base import SimpleUser
-from .container import AuthContainer
-from .policies import Policy
+from nexios_auth_di.container import AuthContainer
+from nexios_auth_di.policies import Policy
 
 __all__ = [
     "TESTING_CONFIG",
@@ -66,46 +66,3 @@ def make_test_container(users: dict[str, Any] | None = None, **config: Any) -> A
     container.config.from_dict({**TESTING_CONFIG, **config})
     container.user_loader.override(providers.Object(lambda identity: table.get(str(identity))))
     return container
-
-
-@pytest.fixture
-def auth_users() -> dict[str, Any]:
-    """Users known to ``auth_container``'s loader; add to it in a test."""
-    return {
-        "alice": SimpleUser("alice", permissions=["read"]),
-        "admin": SimpleUser("admin", permissions=["read", "admin"]),
-    }
-
-
-@pytest.fixture
-def auth_container(auth_users: dict[str, Any]) -> Iterator[AuthContainer]:
-    """A fresh ``AuthContainer`` on the testing profile, loading ``auth_users``."""
-    container = make_test_container(auth_users)
-    yield container
-    container.unwire()
-
-
-@pytest.fixture
-def auth_headers(auth_container: AuthContainer) -> Callable[..., dict[str, str]]:
-    """``auth_headers("alice", permissions=[...])`` -> a real ``Authorization`` header
-    signed by ``auth_container``'s token service."""
-
-    def make(subject: str, **claims: Any) -> dict[str, str]:
-        token = auth_container.token_service().create_access_token(subject, **claims)
-        return {"Authorization": f"Bearer {token}"}
-
-    return make
-
-
-@pytest.fixture
-def authenticated_client(
-    request: pytest.FixtureRequest, auth_container: AuthContainer, auth_users: dict[str, Any]
-) -> Iterator[Any]:
-    """A ``TestClient`` for your ``app`` fixture (installed with ``auth_container``) in
-    which every request is ``auth_users["alice"]``; override ``auth_users`` to change who."""
-    from nexios.testclient import TestClient
-
-    app = request.getfixturevalue("app")
-    user = auth_users.get("alice") or next(iter(auth_users.values()))
-    with override_user(auth_container, user), TestClient(app, base_url="https://testserver") as c:
-        yield c

@@ -2,7 +2,7 @@
 
 Guide form: ``APIKeyBackend(key_name="X-API-Key", authenticate_func=load_by_key)`` hands
 the raw key to the app's function. ``static_keys={key: user}`` is a constant-time
-built-in for small deployments. Container form uses ``ApiKeyService`` (SHA-256 at rest,
+built-in for small deployments. Container form uses ``APIKeyService`` (SHA-256 at rest,
 checksum, scopes, expiry, revocation) and loads the key's owner; the user it yields is
 limited to the key's scopes.
 """
@@ -13,15 +13,15 @@ import hmac
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._scope import Scope, header
-from ..authenticator import call_loader
-from ..base import AuthenticationBackend, user_has_permission
-from ..exceptions import AuthenticationFailed, ConfigurationError
+from nexios_auth_di.authenticator import call_loader
+from nexios_auth_di.base import AuthenticationBackend, user_has_permission
+from nexios_auth_di.exceptions import AuthenticationFailed, ConfigurationError
+from nexios_auth_di.http.asgi import Scope, header
 
 if TYPE_CHECKING:
     from nexios.http import Request, Response
 
-    from ..apikeys import ApiKeyService
+    from nexios_auth_di.apikeys.service import APIKeyService
 
 __all__ = ["APIKeyBackend", "ScopedUser"]
 
@@ -65,7 +65,7 @@ class APIKeyBackend(AuthenticationBackend):
         authenticate_func: Callable[[Any], Any] | None = None,
         *,
         static_keys: Mapping[str, Any] | None = None,
-        service: ApiKeyService | Callable[[], ApiKeyService] | None = None,
+        service: APIKeyService | Callable[[], APIKeyService] | None = None,
         realm: str = "api",
         scheme_name: str = "apiKeyHeader",
     ) -> None:
@@ -75,7 +75,7 @@ class APIKeyBackend(AuthenticationBackend):
         self.scheme_name = scheme_name
         self._static = dict(static_keys or {})
         self._loader = authenticate_func
-        self._service: Callable[[], ApiKeyService] | None = None
+        self._service: Callable[[], APIKeyService] | None = None
         if service is not None:
             if authenticate_func is None:
                 raise ConfigurationError("APIKeyBackend(service=...) needs the owner loader")

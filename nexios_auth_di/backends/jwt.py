@@ -16,15 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._scope import Scope, header
-from ..authenticator import call_loader
-from ..base import AuthenticationBackend
-from ..exceptions import ConfigurationError, TokenError
+from nexios_auth_di.authenticator import call_loader
+from nexios_auth_di.base import AuthenticationBackend
+from nexios_auth_di.exceptions import ConfigurationError, TokenError
+from nexios_auth_di.http.asgi import Scope, header
 
 if TYPE_CHECKING:
     from nexios.http import Request, Response
 
-    from ..tokens import TokenService
+    from nexios_auth_di.tokens.service import TokenService
 
 __all__ = ["JWTAuthBackend"]
 
@@ -66,8 +66,8 @@ class JWTAuthBackend(AuthenticationBackend):
             return
         if secret_key is None:
             raise ConfigurationError("JWTAuthBackend needs secret_key or token_service")
-        from ..keys import KeyRing
-        from ..verifier import TokenVerifier
+        from nexios_auth_di.tokens.keys import KeyRing
+        from nexios_auth_di.tokens.verifier import TokenVerifier
 
         self._service = None
         self._verifier = TokenVerifier(

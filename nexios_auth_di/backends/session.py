@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._scope import UNSAFE_METHODS, Scope, method
-from ..authenticator import call_loader
-from ..base import AuthenticationBackend
-from ..exceptions import ConfigurationError
+from nexios_auth_di.authenticator import call_loader
+from nexios_auth_di.base import AuthenticationBackend
+from nexios_auth_di.exceptions import ConfigurationError
+from nexios_auth_di.http.asgi import UNSAFE_METHODS, Scope, method
 
 if TYPE_CHECKING:
     from nexios.http import Request, Response
@@ -61,7 +61,7 @@ class SessionAuthBackend(AuthenticationBackend):
         if identity is None:
             return None
         if self.csrf and method(scope) in UNSAFE_METHODS:
-            from ..csrf import require_csrf
+            from nexios_auth_di.sessions.csrf import require_csrf
 
             require_csrf(scope)
         user = await call_loader(self._loader, identity)

@@ -4,16 +4,16 @@ The SQLite and Redis engines import their drivers lazily: reach them through
 ``build_stores(config)`` or import ``nexios_auth_di.stores.sqlite`` / ``.redis``.
 """
 
-from .factory import ENGINES, StoreSet, build_stores
-from .memory import (
-    MemoryApiKeyStore,
+from nexios_auth_di.stores.factory import ENGINES, StoreSet, build_stores
+from nexios_auth_di.stores.memory import (
+    MemoryAPIKeyStore,
     MemoryRefreshFamilyStore,
     MemoryRevocationStore,
     MemorySessionStore,
 )
-from .protocols import (
-    ApiKeyRecord,
-    ApiKeyStore,
+from nexios_auth_di.stores.protocols import (
+    APIKeyRecord,
+    APIKeyStore,
     RefreshFamilyStore,
     RevocationStore,
     SessionStore,
@@ -22,9 +22,9 @@ from .protocols import (
 
 __all__ = [
     "ENGINES",
-    "ApiKeyRecord",
-    "ApiKeyStore",
-    "MemoryApiKeyStore",
+    "APIKeyRecord",
+    "APIKeyStore",
+    "MemoryAPIKeyStore",
     "MemoryRefreshFamilyStore",
     "MemoryRevocationStore",
     "MemorySessionStore",

@@ -13,14 +13,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import ConfigurationError
-from .memory import (
-    MemoryApiKeyStore,
+from nexios_auth_di.exceptions import ConfigurationError
+from nexios_auth_di.stores.memory import (
+    MemoryAPIKeyStore,
     MemoryRefreshFamilyStore,
     MemoryRevocationStore,
     MemorySessionStore,
 )
-from .protocols import ApiKeyStore, RefreshFamilyStore, RevocationStore, SessionStore
+from nexios_auth_di.stores.protocols import (
+    APIKeyStore,
+    RefreshFamilyStore,
+    RevocationStore,
+    SessionStore,
+)
 
 __all__ = ["ENGINES", "StoreSet", "build_stores"]
 
@@ -38,7 +43,7 @@ class StoreSet:
     revocations: RevocationStore
     families: RefreshFamilyStore
     sessions: SessionStore
-    api_keys: ApiKeyStore
+    api_keys: APIKeyStore
     engine: str = "memory"
     closer: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
 
@@ -72,7 +77,7 @@ def _cached(
     inner: Any, db: Any, config: Mapping[str, Any]
 ) -> tuple[RevocationStore, Callable[[], Awaitable[None]]]:
     """The pub/sub-fed revocation view over ``inner``; closing stops it, then the client."""
-    from .revocation_cache import DEFAULT_MAX_STALENESS, CachedRevocationStore
+    from nexios_auth_di.stores.revocation_cache import DEFAULT_MAX_STALENESS, CachedRevocationStore
 
     try:
         staleness = float(config.get("revocation_max_staleness") or DEFAULT_MAX_STALENESS)
@@ -105,7 +110,7 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             MemoryRevocationStore(clock),
             MemoryRefreshFamilyStore(clock),
             MemorySessionStore(clock),
-            MemoryApiKeyStore(clock),
+            MemoryAPIKeyStore(clock),
         )
     if engine == "sqlite":
         path = _setting(config, "sqlite_path", engine)
@@ -115,7 +120,7 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             sqlite.SqliteRevocationStore(db),
             sqlite.SqliteRefreshFamilyStore(db),
             sqlite.SqliteSessionStore(db),
-            sqlite.SqliteApiKeyStore(db),
+            sqlite.SqliteAPIKeyStore(db),
             engine,
             db.close,
         )
@@ -135,7 +140,7 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             revocations,
             redis.RedisRefreshFamilyStore(db),
             redis.RedisSessionStore(db),
-            redis.RedisApiKeyStore(db),
+            redis.RedisAPIKeyStore(db),
             engine,
             closer,
         )

@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .protocols import ApiKeyRecord, SpendResult
+from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
 
 __all__ = [
     "MIN_MARKER_TTL",
     "ExpiringDict",
-    "MemoryApiKeyStore",
+    "MemoryAPIKeyStore",
     "MemoryRefreshFamilyStore",
     "MemoryRevocationStore",
     "MemorySessionStore",
@@ -172,21 +172,21 @@ class MemorySessionStore:
         return len(doomed)
 
 
-class MemoryApiKeyStore:
+class MemoryAPIKeyStore:
     """API-key records by id. Records are deep-copied in and out (``extra`` is a dict)."""
 
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
-        self._records: dict[str, ApiKeyRecord] = {}
+        self._records: dict[str, APIKeyRecord] = {}
 
-    async def put(self, record: ApiKeyRecord) -> None:
+    async def put(self, record: APIKeyRecord) -> None:
         self._records[record.key_id] = copy.deepcopy(record)
 
-    async def get(self, key_id: str) -> ApiKeyRecord | None:
+    async def get(self, key_id: str) -> APIKeyRecord | None:
         record = self._records.get(key_id)
         return None if record is None else copy.deepcopy(record)
 
-    async def list_for_owner(self, owner: str) -> list[ApiKeyRecord]:
+    async def list_for_owner(self, owner: str) -> list[APIKeyRecord]:
         return [copy.deepcopy(r) for r in self._records.values() if r.owner == owner]
 
     async def revoke(self, key_id: str) -> bool:

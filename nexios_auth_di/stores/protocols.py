@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
-    "ApiKeyRecord",
-    "ApiKeyStore",
+    "APIKeyRecord",
+    "APIKeyStore",
     "RefreshFamilyStore",
     "RevocationStore",
     "SessionStore",
@@ -79,7 +79,7 @@ class SessionStore(Protocol):
 
 
 @dataclass(slots=True)
-class ApiKeyRecord:
+class APIKeyRecord:
     """What is stored for an API key. Never the secret: only its SHA-256."""
 
     key_id: str
@@ -96,12 +96,12 @@ class ApiKeyRecord:
 
 
 @runtime_checkable
-class ApiKeyStore(Protocol):
-    async def put(self, record: ApiKeyRecord) -> None: ...
+class APIKeyStore(Protocol):
+    async def put(self, record: APIKeyRecord) -> None: ...
 
-    async def get(self, key_id: str) -> ApiKeyRecord | None: ...
+    async def get(self, key_id: str) -> APIKeyRecord | None: ...
 
-    async def list_for_owner(self, owner: str) -> list[ApiKeyRecord]: ...
+    async def list_for_owner(self, owner: str) -> list[APIKeyRecord]: ...
 
     async def revoke(self, key_id: str) -> bool: ...
 

@@ -27,12 +27,12 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from ..exceptions import ConfigurationError, StoreUnavailable
-from .memory import MIN_MARKER_TTL
-from .protocols import ApiKeyRecord, SpendResult
+from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
+from nexios_auth_di.stores.memory import MIN_MARKER_TTL
+from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
 
 __all__ = [
-    "RedisApiKeyStore",
+    "RedisAPIKeyStore",
     "RedisDatabase",
     "RedisRefreshFamilyStore",
     "RedisRevocationStore",
@@ -292,7 +292,7 @@ class RedisSessionStore:
         return int(await self._db.script("session_delete_for_subject", keys, args))
 
 
-def _encode(record: ApiKeyRecord) -> str:
+def _encode(record: APIKeyRecord) -> str:
     fields = {
         "key_id": record.key_id,
         "prefix": record.prefix,
@@ -307,20 +307,20 @@ def _encode(record: ApiKeyRecord) -> str:
     return json.dumps(fields, separators=(",", ":"))
 
 
-def _decode(raw: dict[str, str]) -> ApiKeyRecord | None:
+def _decode(raw: dict[str, str]) -> APIKeyRecord | None:
     if "rec" not in raw:
         return None
     fields = json.loads(raw["rec"])
     fields["scopes"] = tuple(fields["scopes"])
     last_used = raw.get("last_used", "")
-    return ApiKeyRecord(
+    return APIKeyRecord(
         **fields,
         revoked=raw.get("revoked") == "1",
         last_used=float(last_used) if last_used else None,
     )
 
 
-class RedisApiKeyStore:
+class RedisAPIKeyStore:
     """``ak:{key_id}`` hash (record JSON + mutable fields) and ``ak-owner:{owner}`` set.
 
     A record with ``expires_at`` is kept ``api_key_retention`` seconds past it; one
@@ -330,7 +330,7 @@ class RedisApiKeyStore:
     def __init__(self, db: RedisDatabase) -> None:
         self._db = db
 
-    async def put(self, record: ApiKeyRecord) -> None:
+    async def put(self, record: APIKeyRecord) -> None:
         ttl = (
             ""
             if record.expires_at is None
@@ -341,13 +341,13 @@ class RedisApiKeyStore:
         args = [_encode(record), "1" if record.revoked else "0", last_used, ttl, record.key_id]
         await self._db.script("key_put", keys, args)
 
-    async def get(self, key_id: str) -> ApiKeyRecord | None:
+    async def get(self, key_id: str) -> APIKeyRecord | None:
         client = self._db.client
         with self._db.guard():
             raw = await client.hgetall(self._db.key("ak", key_id))
         return _decode(cast(dict[str, str], raw))
 
-    async def list_for_owner(self, owner: str) -> list[ApiKeyRecord]:
+    async def list_for_owner(self, owner: str) -> list[APIKeyRecord]:
         client = self._db.client
         with self._db.guard():
             ids = cast(set[str], await client.smembers(self._db.key("ak-owner", owner)))

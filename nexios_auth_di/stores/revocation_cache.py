@@ -42,8 +42,8 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from .memory import ExpiringDict
-from .redis import RedisDatabase, RedisRevocationStore
+from nexios_auth_di.stores.memory import ExpiringDict
+from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
 
 __all__ = ["DEFAULT_MAX_STALENESS", "CachedRevocationStore"]
 

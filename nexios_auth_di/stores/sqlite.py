@@ -20,12 +20,12 @@ from typing import Any
 
 import aiosqlite
 
-from ..exceptions import StoreUnavailable
-from .memory import MIN_MARKER_TTL
-from .protocols import ApiKeyRecord, SpendResult
+from nexios_auth_di.exceptions import StoreUnavailable
+from nexios_auth_di.stores.memory import MIN_MARKER_TTL
+from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
 
 __all__ = [
-    "SqliteApiKeyStore",
+    "SqliteAPIKeyStore",
     "SqliteDatabase",
     "SqliteRefreshFamilyStore",
     "SqliteRevocationStore",
@@ -286,8 +286,8 @@ _PUT_KEY = (
 )
 
 
-def _record(row: tuple[Any, ...]) -> ApiKeyRecord:
-    return ApiKeyRecord(
+def _record(row: tuple[Any, ...]) -> APIKeyRecord:
+    return APIKeyRecord(
         key_id=row[0],
         prefix=row[1],
         owner=row[2],
@@ -302,13 +302,13 @@ def _record(row: tuple[Any, ...]) -> ApiKeyRecord:
     )
 
 
-class SqliteApiKeyStore:
+class SqliteAPIKeyStore:
     """API-key records (never the secret, only its hash); scopes and extra as JSON."""
 
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
-    async def put(self, record: ApiKeyRecord) -> None:
+    async def put(self, record: APIKeyRecord) -> None:
         purge_at = (
             None if record.expires_at is None else record.expires_at + self._db.api_key_retention
         )
@@ -330,11 +330,11 @@ class SqliteApiKeyStore:
             ),
         )
 
-    async def get(self, key_id: str) -> ApiKeyRecord | None:
+    async def get(self, key_id: str) -> APIKeyRecord | None:
         rows = await self._db.fetch(_SELECT_KEYS + " WHERE key_id = ?", (key_id,))
         return _record(rows[0]) if rows else None
 
-    async def list_for_owner(self, owner: str) -> list[ApiKeyRecord]:
+    async def list_for_owner(self, owner: str) -> list[APIKeyRecord]:
         rows = await self._db.fetch(
             _SELECT_KEYS + " WHERE owner = ? ORDER BY created_at, key_id",
             (owner,),

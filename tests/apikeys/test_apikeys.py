@@ -1,4 +1,4 @@
-"""ApiKeyService over the real memory store: format, hashing, scopes, expiry, revocation."""
+"""APIKeyService over the real memory store: format, hashing, scopes, expiry, revocation."""
 
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nexios_auth_di.apikeys import (
+from nexios_auth_di.apikeys.service import (
     BASE62,
     TOUCH_INTERVAL,
-    ApiKeyService,
+    APIKeyService,
     checksum,
     public_view,
     scopes_as_permissions,
 )
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
-from nexios_auth_di.stores.memory import MemoryApiKeyStore
-from nexios_auth_di.stores.protocols import ApiKeyRecord
+from nexios_auth_di.stores.memory import MemoryAPIKeyStore
+from nexios_auth_di.stores.protocols import APIKeyRecord
 
 KEY_RE = re.compile(r"^nxa_[0-9A-Za-z]{16}_[0-9A-Za-z]{32}[0-9A-Za-z]{6}$")
 
@@ -38,7 +38,7 @@ class Clock:
         return self.now
 
 
-class CountingStore(MemoryApiKeyStore):
+class CountingStore(MemoryAPIKeyStore):
     """The real memory store, counting the writes that ``touch`` makes."""
 
     def __init__(self) -> None:
@@ -50,10 +50,10 @@ class CountingStore(MemoryApiKeyStore):
         await super().touch(key_id, when)
 
 
-class DownStore(MemoryApiKeyStore):
+class DownStore(MemoryAPIKeyStore):
     """A store whose backend is unreachable."""
 
-    async def get(self, key_id: str) -> ApiKeyRecord | None:
+    async def get(self, key_id: str) -> APIKeyRecord | None:
         raise StoreUnavailable("down")
 
 
@@ -68,11 +68,11 @@ def store() -> CountingStore:
 
 
 @pytest.fixture
-def service(store: CountingStore, clock: Clock) -> ApiKeyService:
-    return ApiKeyService(store, clock=clock)
+def service(store: CountingStore, clock: Clock) -> APIKeyService:
+    return APIKeyService(store, clock=clock)
 
 
-async def test_key_format_is_prefixed_and_checksummed(service: ApiKeyService) -> None:
+async def test_key_format_is_prefixed_and_checksummed(service: APIKeyService) -> None:
     """Keys keep the scanner-friendly shape prefix_id_secret+crc32."""
     key, record = await service.create("alice")
     assert KEY_RE.match(key)
@@ -82,7 +82,7 @@ async def test_key_format_is_prefixed_and_checksummed(service: ApiKeyService) ->
     assert service.parse(key) == (record.key_id, key.split("_")[2][:-6])
 
 
-async def test_checksum_detects_every_single_char_change(service: ApiKeyService) -> None:
+async def test_checksum_detects_every_single_char_change(service: APIKeyService) -> None:
     """Any one-character typo in id, secret or checksum is rejected offline."""
     key, _ = await service.create("alice")
     for i in range(4, len(key)):
@@ -92,7 +92,7 @@ async def test_checksum_detects_every_single_char_change(service: ApiKeyService)
         assert service.parse(key[:i] + other + key[i + 1 :]) is None, i
 
 
-async def test_only_the_hash_is_stored(service: ApiKeyService, store: CountingStore) -> None:
+async def test_only_the_hash_is_stored(service: APIKeyService, store: CountingStore) -> None:
     """The raw secret appears in no field of the stored record."""
     key, record = await service.create("alice", scopes=["read"], name="ci")
     secret = key.split("_")[2][:-6]
@@ -105,7 +105,7 @@ async def test_only_the_hash_is_stored(service: ApiKeyService, store: CountingSt
 
 
 async def test_hash_compared_in_constant_time(
-    service: ApiKeyService, monkeypatch: pytest.MonkeyPatch
+    service: APIKeyService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The stored hash is checked with hmac.compare_digest, not ==."""
     key, record = await service.create("alice")
@@ -121,7 +121,7 @@ async def test_hash_compared_in_constant_time(
     assert any(record.secret_hash in pair for pair in seen)
 
 
-async def test_scopes_become_permissions(service: ApiKeyService) -> None:
+async def test_scopes_become_permissions(service: APIKeyService) -> None:
     """A key grants exactly its scopes."""
     key, _ = await service.create("alice", scopes=["read", "write"])
     record = await service.authenticate(key)
@@ -130,7 +130,7 @@ async def test_scopes_become_permissions(service: ApiKeyService) -> None:
     assert scopes_as_permissions(record) == frozenset({"read", "write"})
 
 
-async def test_expiry_uses_the_clock(service: ApiKeyService, clock: Clock) -> None:
+async def test_expiry_uses_the_clock(service: APIKeyService, clock: Clock) -> None:
     """A key works until its ttl elapses and not a second after."""
     key, _ = await service.create("alice", ttl=100)
     clock.now += 99
@@ -141,14 +141,14 @@ async def test_expiry_uses_the_clock(service: ApiKeyService, clock: Clock) -> No
 
 async def test_default_ttl_applies(store: CountingStore, clock: Clock) -> None:
     """default_ttl is used when create() is given no ttl."""
-    svc = ApiKeyService(store, clock=clock, default_ttl=10)
+    svc = APIKeyService(store, clock=clock, default_ttl=10)
     key, record = await svc.create("alice")
     assert record.expires_at == clock.now + 10
     clock.now += 10
     assert await svc.authenticate(key) is None
 
 
-async def test_revocation_and_owner_check(service: ApiKeyService) -> None:
+async def test_revocation_and_owner_check(service: APIKeyService) -> None:
     """Only the owner (or an unscoped admin call) can revoke; revoked keys fail."""
     key, record = await service.create("alice")
     assert await service.revoke(record.key_id, owner="mallory") is False
@@ -160,7 +160,7 @@ async def test_revocation_and_owner_check(service: ApiKeyService) -> None:
 
 
 async def test_last_used_touch_is_throttled(
-    service: ApiKeyService, store: CountingStore, clock: Clock
+    service: APIKeyService, store: CountingStore, clock: Clock
 ) -> None:
     """last_used is written at most once per interval, not once per request."""
     key, record = await service.create("alice")
@@ -180,7 +180,7 @@ async def test_last_used_touch_is_throttled(
     assert stored.last_used == clock.now
 
 
-async def test_list_for_owner_has_no_secrets(service: ApiKeyService, clock: Clock) -> None:
+async def test_list_for_owner_has_no_secrets(service: APIKeyService, clock: Clock) -> None:
     """Listing shows only the owner's keys, newest first, and no hash or secret."""
     k1, _ = await service.create("alice", name="one")
     clock.now += 1
@@ -198,7 +198,7 @@ async def test_list_for_owner_has_no_secrets(service: ApiKeyService, clock: Cloc
 
 async def test_store_errors_fail_closed(clock: Clock) -> None:
     """An unreachable store raises StoreUnavailable (503) instead of letting keys in."""
-    svc = ApiKeyService(DownStore(), clock=clock)
+    svc = APIKeyService(DownStore(), clock=clock)
     key, _ = await svc.create("alice")
     with pytest.raises(StoreUnavailable):
         await svc.authenticate(key)
@@ -211,10 +211,10 @@ async def test_store_errors_fail_closed(clock: Clock) -> None:
 def test_bad_configuration_is_refused(kwargs: dict[str, Any]) -> None:
     """Prefixes that would break parsing and non-positive ttls fail at start-up."""
     with pytest.raises(ConfigurationError):
-        ApiKeyService(MemoryApiKeyStore(), **kwargs)
+        APIKeyService(MemoryAPIKeyStore(), **kwargs)
 
 
-async def test_bad_create_arguments_are_refused(service: ApiKeyService) -> None:
+async def test_bad_create_arguments_are_refused(service: APIKeyService) -> None:
     """Empty owners, padded scopes and negative ttls are developer errors."""
     for kwargs in ({"owner": ""}, {"owner": "a", "scopes": [" x"]}, {"owner": "a", "ttl": -1}):
         with pytest.raises(ConfigurationError):
@@ -223,47 +223,47 @@ async def test_bad_create_arguments_are_refused(service: ApiKeyService) -> None:
 
 # -- attacks: every row must authenticate to None and never raise ----------------------
 
-Attack = Callable[[ApiKeyService, Clock, str, ApiKeyRecord], Awaitable[str]]
+Attack = Callable[[APIKeyService, Clock, str, APIKeyRecord], Awaitable[str]]
 
 
-async def _wrong_secret(svc: ApiKeyService, c: Clock, key: str, rec: ApiKeyRecord) -> str:
+async def _wrong_secret(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
     body = f"nxa_{rec.key_id}_{'A' * 32}"
     return body + checksum(body)
 
 
-async def _bad_checksum(svc: ApiKeyService, c: Clock, key: str, rec: ApiKeyRecord) -> str:
+async def _bad_checksum(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
     return key[:-6] + ("000000" if key[-6:] != "000000" else "000001")
 
 
-async def _revoked(svc: ApiKeyService, c: Clock, key: str, rec: ApiKeyRecord) -> str:
+async def _revoked(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
     await svc.revoke(rec.key_id)
     return key
 
 
-async def _expired(svc: ApiKeyService, c: Clock, key: str, rec: ApiKeyRecord) -> str:
+async def _expired(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
     c.now += 10_000
     return key
 
 
-async def _other_prefix(svc: ApiKeyService, c: Clock, key: str, rec: ApiKeyRecord) -> str:
+async def _other_prefix(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
     body = "ghp" + key[3:-6]
     return body + checksum(body)
 
 
-async def _unknown_id(svc: ApiKeyService, c: Clock, key: str, rec: ApiKeyRecord) -> str:
+async def _unknown_id(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
     body = f"nxa_{'Z' * 16}_{key.split('_')[2][:-6]}"
     return body + checksum(body)
 
 
 def _fixed(value: str) -> Attack:
-    async def make(svc: ApiKeyService, c: Clock, key: str, rec: ApiKeyRecord) -> str:
+    async def make(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
         return value
 
     return make
 
 
 def _mutate(fn: Callable[[str], str]) -> Attack:
-    async def make(svc: ApiKeyService, c: Clock, key: str, rec: ApiKeyRecord) -> str:
+    async def make(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
         return fn(key)
 
     return make
@@ -290,7 +290,7 @@ ATTACKS: list[tuple[str, str, Attack]] = [
 
 @pytest.mark.parametrize(("name", "rule", "attack"), ATTACKS, ids=[a[0] for a in ATTACKS])
 async def test_attacks_are_refused(
-    name: str, rule: str, attack: Attack, service: ApiKeyService, clock: Clock
+    name: str, rule: str, attack: Attack, service: APIKeyService, clock: Clock
 ) -> None:
     """Each attack row yields None from authenticate and never an exception."""
     key, record = await service.create("alice", ttl=3600)
@@ -303,6 +303,6 @@ async def test_attacks_are_refused(
 @given(st.text(max_size=300))
 async def test_arbitrary_text_never_raises(raw: str) -> None:
     """No string at all can make authenticate raise or succeed without a real key."""
-    svc = ApiKeyService(MemoryApiKeyStore())
+    svc = APIKeyService(MemoryAPIKeyStore())
     assert svc.parse(raw) is None
     assert await svc.authenticate(raw) is None

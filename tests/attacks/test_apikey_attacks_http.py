@@ -1,4 +1,4 @@
-"""API-key attacks over HTTP: the container path (``ApiKeyService``) and the guide's form.
+"""API-key attacks over HTTP: the container path (``APIKeyService``) and the guide's form.
 
 Container app: ``install(app, container)``; keys come from
 ``container.api_key_service().create(owner, scopes=[...])`` and the clock is a fake one
@@ -26,7 +26,7 @@ from nexios.dependencies import Depend
 from nexios.testclient import TestClient
 
 from nexios_auth_di import SimpleUser, current_user, install, login_required, permission_required
-from nexios_auth_di.apikeys import BASE62, CHECKSUM_LEN, checksum
+from nexios_auth_di.apikeys.service import BASE62, CHECKSUM_LEN, checksum
 from nexios_auth_di.backends.apikey import APIKeyBackend
 from nexios_auth_di.container import AuthContainer
 from nexios_auth_di.middleware import AuthenticationMiddleware

@@ -33,7 +33,7 @@ from nexios.testclient import TestClient
 from nexios_auth_di import SimpleUser, current_user, install, login_required
 from nexios_auth_di.backends.jwt import JWTAuthBackend
 from nexios_auth_di.middleware import AuthenticationMiddleware
-from nexios_auth_di.runtime import CONTAINER_KEY
+from nexios_auth_di.request_auth import CONTAINER_KEY
 from nexios_auth_di.testing import make_test_container, override_loader
 
 ISSUER = "https://issuer.test"

@@ -8,7 +8,7 @@ from nexios.dependencies import Depend
 from nexios.testclient import TestClient
 
 from nexios_auth_di import current_user
-from nexios_auth_di.compat import silence_dependency_print
+from nexios_auth_di.http.compat import silence_dependency_print
 
 
 def test_silence_dependency_print(app, bearer, capsys):

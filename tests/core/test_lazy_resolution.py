@@ -15,7 +15,7 @@ from nexios_auth_di import (
     permission_required,
 )
 from nexios_auth_di.dependencies import auth_type
-from nexios_auth_di.runtime import PendingUser, RequestAuth
+from nexios_auth_di.request_auth import PendingUser, RequestAuth
 
 
 async def user_name(user: Any = Depend(current_user)) -> str:

@@ -13,7 +13,7 @@ from guide_support import HTTPS
 from nexios.testclient import TestClient
 
 from nexios_auth_di.passwords import PasswordService
-from nexios_auth_di.profiles import profile_by_name
+from nexios_auth_di.passwords.profiles import profile_by_name
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "guide_app.py"
 

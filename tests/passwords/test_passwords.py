@@ -12,7 +12,7 @@ from argon2 import extract_parameters
 
 from nexios_auth_di.exceptions import BadRequest, ConfigurationError
 from nexios_auth_di.passwords import COMMON_PASSWORDS, PasswordService, common_passwords
-from nexios_auth_di.profiles import (
+from nexios_auth_di.passwords.profiles import (
     DEFAULT,
     OWASP_MINIMUM,
     RFC_9106_LOW_MEMORY,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from route_helpers import PASSWORD, Env, bearer
 
 from nexios_auth_di.events import EventKind
-from nexios_auth_di.profiles import Argon2Profile
+from nexios_auth_di.passwords.profiles import Argon2Profile
 
 
 def test_token_flow_register_login_use_refresh_reuse_logout(make_env: Callable[..., Env]) -> None:

@@ -9,8 +9,8 @@ import pytest
 from nexios.testclient import TestClient
 from session_helpers import FORMS, Clock
 
-from nexios_auth_di.csrf import CSRF_SESSION_KEY, require_csrf, verify_csrf
 from nexios_auth_di.exceptions import CSRFFailed
+from nexios_auth_di.sessions.csrf import CSRF_SESSION_KEY, require_csrf, verify_csrf
 from nexios_auth_di.stores.memory import MemoryRevocationStore
 
 Make = Callable[..., TestClient]

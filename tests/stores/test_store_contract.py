@@ -8,8 +8,8 @@ import dataclasses
 from store_support import Harness
 
 from nexios_auth_di.stores.protocols import (
-    ApiKeyRecord,
-    ApiKeyStore,
+    APIKeyRecord,
+    APIKeyStore,
     RefreshFamilyStore,
     RevocationStore,
     SessionStore,
@@ -25,7 +25,7 @@ async def test_engine_satisfies_protocols(harness: Harness) -> None:
     assert isinstance(stores.revocations, RevocationStore)
     assert isinstance(stores.families, RefreshFamilyStore)
     assert isinstance(stores.sessions, SessionStore)
-    assert isinstance(stores.api_keys, ApiKeyStore)
+    assert isinstance(stores.api_keys, APIKeyStore)
 
 
 # --- revocation ---------------------------------------------------------------------------
@@ -199,7 +199,7 @@ async def test_delete_for_subject_spares_a_reassigned_session(harness: Harness) 
 # --- API keys ------------------------------------------------------------------------------
 
 
-def _record(key_id: str, owner: str = "alice", **kw: object) -> ApiKeyRecord:
+def _record(key_id: str, owner: str = "alice", **kw: object) -> APIKeyRecord:
     fields: dict[str, object] = {
         "key_id": key_id,
         "prefix": "nxa",
@@ -211,7 +211,7 @@ def _record(key_id: str, owner: str = "alice", **kw: object) -> ApiKeyRecord:
         "extra": {"ip": ["10.0.0.1"]},
     }
     fields.update(kw)
-    return ApiKeyRecord(**fields)  # type: ignore[arg-type]
+    return APIKeyRecord(**fields)  # type: ignore[arg-type]
 
 
 async def test_api_key_put_get_list(harness: Harness) -> None:

@@ -13,9 +13,9 @@ from redis_support import RedisProcess, free_port
 from store_support import FakeClock, Harness
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
-from nexios_auth_di.stores.protocols import ApiKeyRecord, SpendResult
+from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
 from nexios_auth_di.stores.redis import (
-    RedisApiKeyStore,
+    RedisAPIKeyStore,
     RedisDatabase,
     RedisRefreshFamilyStore,
     RedisRevocationStore,
@@ -42,8 +42,8 @@ async def test_every_key_has_a_ttl(harness: Harness) -> None:
     await stores.families.spend("fam", "r-1", now + 60)
     await stores.families.revoke_family("fam2", now + 60)
     await stores.sessions.save("sid", {"a": 1}, ttl=60, subject="alice")
-    await stores.api_keys.put(ApiKeyRecord("k1", "nxa", "alice", "h", expires_at=now + 60))
-    await stores.api_keys.put(ApiKeyRecord("k2", "nxa", "bob", "h"))
+    await stores.api_keys.put(APIKeyRecord("k1", "nxa", "alice", "h", expires_at=now + 60))
+    await stores.api_keys.put(APIKeyRecord("k2", "nxa", "bob", "h"))
     client = stores.revocations._db.client  # type: ignore[attr-defined]
     ttls = {
         key.removeprefix(harness.namespace): await client.pttl(key) for key in await harness.keys()
@@ -107,7 +107,7 @@ async def test_closed_port_fails_closed() -> None:
         RedisRevocationStore(db).is_refused("jti", "alice", 0),
         RedisRefreshFamilyStore(db).spend("fam", "r", time.time() + 60),
         RedisSessionStore(db).load("sid"),
-        RedisApiKeyStore(db).list_for_owner("alice"),
+        RedisAPIKeyStore(db).list_for_owner("alice"),
     ]
     for call in calls:
         with pytest.raises(StoreUnavailable):

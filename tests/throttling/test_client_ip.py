@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from nexios_auth_di.exceptions import ConfigurationError
-from nexios_auth_di.throttling import client_ip
+from nexios_auth_di.http.throttling import client_ip
 
 PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]
 

@@ -12,9 +12,9 @@ from nexios import NexiosApp
 from nexios.testclient import TestClient
 
 from nexios_auth_di.exceptions import HTTPAuthError, StoreUnavailable, Throttled
+from nexios_auth_di.http.throttling import LoginThrottle
 from nexios_auth_di.passwords import PasswordService
-from nexios_auth_di.profiles import TEST_ONLY_CHEAP
-from nexios_auth_di.throttling import LoginThrottle
+from nexios_auth_di.passwords.profiles import TEST_ONLY_CHEAP
 
 
 class FakeClock:

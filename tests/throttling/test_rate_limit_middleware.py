@@ -13,7 +13,7 @@ from nexios import NexiosApp
 from nexios.testclient import TestClient
 
 from nexios_auth_di.exceptions import ConfigurationError
-from nexios_auth_di.throttling import RateLimitMiddleware
+from nexios_auth_di.http.throttling import RateLimitMiddleware
 
 THROTTLED_BODY = {"error": "throttled", "detail": "Too many requests"}
 

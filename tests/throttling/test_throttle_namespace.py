@@ -6,7 +6,7 @@ import pytest
 from limits.aio.storage import MemoryStorage
 
 from nexios_auth_di.exceptions import Throttled
-from nexios_auth_di.throttling import LoginThrottle
+from nexios_auth_di.http.throttling import LoginThrottle
 
 
 async def test_apps_sharing_a_storage_keep_separate_counters():

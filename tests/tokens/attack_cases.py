@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import get_default_algorithms
 
 from nexios_auth_di.exceptions import TokenError, TokenReused, TokenRevoked
-from nexios_auth_di.keys import Key, KeyRing
 from nexios_auth_di.stores.memory import MemoryRefreshFamilyStore, MemoryRevocationStore
 from nexios_auth_di.tokens import TokenService
+from nexios_auth_di.tokens.keys import Key, KeyRing
 
 DROP = object()  # claims(...) / header(...) value meaning "leave this member out"
 _ALGS = get_default_algorithms()

@@ -8,9 +8,9 @@ import pytest
 from attack_cases import AttackKit, FakeClock
 from token_support import AUDIENCE, ISSUER
 
-from nexios_auth_di.keys import KeyRing
 from nexios_auth_di.stores.memory import MemoryRefreshFamilyStore, MemoryRevocationStore
 from nexios_auth_di.tokens import TokenService
+from nexios_auth_di.tokens.keys import KeyRing
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from nexios_auth_di.exceptions import ConfigurationError, TokenError
-from nexios_auth_di.keys import Key, KeyRing
+from nexios_auth_di.tokens.keys import Key, KeyRing
 
 
 def _pem(private: object, public: bool = False) -> str:

@@ -16,9 +16,9 @@ from nexios_auth_di.exceptions import (
     TokenReused,
     TokenRevoked,
 )
-from nexios_auth_di.keys import Key, KeyRing
 from nexios_auth_di.stores.memory import MemoryRefreshFamilyStore, MemoryRevocationStore
 from nexios_auth_di.tokens import TokenService, TokenVerifier
+from nexios_auth_di.tokens.keys import Key, KeyRing
 
 
 async def test_access_token_round_trip(service: TokenService) -> None:

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from nexios_auth_di.exceptions import ConfigurationError, TokenError
-from nexios_auth_di.keys import Key, KeyRing
 from nexios_auth_di.tokens import TokenVerifier
+from nexios_auth_di.tokens.keys import Key, KeyRing
 
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth"}
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import jwt
 
-from .exceptions import ConfigurationError, TokenError, TokenReused, TokenRevoked
-from .keys import KeyRing
-from .stores.protocols import RefreshFamilyStore, RevocationStore, SpendResult
-from .verifier import Clock, TokenVerifier
+from nexios_auth_di.exceptions import ConfigurationError, TokenError, TokenReused, TokenRevoked
+from nexios_auth_di.stores.protocols import RefreshFamilyStore, RevocationStore, SpendResult
+from nexios_auth_di.tokens.keys import KeyRing
+from nexios_auth_di.tokens.verifier import Clock, TokenVerifier
 
 __all__ = ["RESERVED_CLAIMS", "TokenService", "TokenVerifier"]
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from nexios.routing import Route
 
-from ._scope import header
-from .compat import safe_handle
-from .csrf import MW_SCOPE_KEY
-from .events import AuthEvent, EventKind
-from .exceptions import PermissionDenied
-from .throttling import client_ip
+from nexios_auth_di.events import AuthEvent, EventKind
+from nexios_auth_di.exceptions import PermissionDenied
+from nexios_auth_di.http.asgi import header
+from nexios_auth_di.http.compat import safe_handle
+from nexios_auth_di.http.throttling import client_ip
+from nexios_auth_di.sessions.csrf import MW_SCOPE_KEY
 
 __all__ = [
     "NO_STORE",

@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._scope import Scope
-from .base import BaseUser
-from .exceptions import AuthenticationFailed, ConfigurationError, HTTPAuthError
+from nexios_auth_di.base import BaseUser
+from nexios_auth_di.exceptions import AuthenticationFailed, ConfigurationError, HTTPAuthError
+from nexios_auth_di.http.asgi import Scope
 
 if TYPE_CHECKING:
-    from .authenticator import Authenticator
+    from nexios_auth_di.authenticator import Authenticator
 
 __all__ = ["STATE_KEY", "PendingUser", "RequestAuth", "request_auth"]
 

@@ -20,9 +20,9 @@ from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.api_jws import PyJWS
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
-from ._json import STRICT_DECODER
-from .exceptions import ConfigurationError, TokenError
-from .keys import Key, KeyRing
+from nexios_auth_di.exceptions import ConfigurationError, TokenError
+from nexios_auth_di.strict_json import STRICT_DECODER
+from nexios_auth_di.tokens.keys import Key, KeyRing
 
 __all__ = ["Clock", "TokenVerifier"]
 

@@ -31,7 +31,7 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from .exceptions import ConfigurationError, HTTPAuthError, StoreUnavailable, Throttled
+from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError, StoreUnavailable, Throttled
 
 __all__ = ["LoginThrottle", "RateLimitMiddleware", "client_ip", "make_storage"]
 

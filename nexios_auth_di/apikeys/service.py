@@ -20,11 +20,11 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .exceptions import ConfigurationError
-from .stores.protocols import ApiKeyRecord, ApiKeyStore
+from nexios_auth_di.exceptions import ConfigurationError
+from nexios_auth_di.stores.protocols import APIKeyRecord, APIKeyStore
 
 __all__ = [
-    "ApiKeyService",
+    "APIKeyService",
     "checksum",
     "public_view",
     "scopes_as_permissions",
@@ -60,7 +60,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
-def public_view(record: ApiKeyRecord) -> dict[str, Any]:
+def public_view(record: APIKeyRecord) -> dict[str, Any]:
     """A JSON-ready view of a record, without ``secret_hash``."""
     return {
         "key_id": record.key_id,
@@ -75,20 +75,20 @@ def public_view(record: ApiKeyRecord) -> dict[str, Any]:
     }
 
 
-def scopes_as_permissions(record: ApiKeyRecord) -> frozenset[str]:
+def scopes_as_permissions(record: APIKeyRecord) -> frozenset[str]:
     """A key grants exactly its scopes, never its owner's full permissions."""
     return frozenset(record.scopes)
 
 
-class ApiKeyService:
-    """Create, check, list and revoke API keys over an ``ApiKeyStore``.
+class APIKeyService:
+    """Create, check, list and revoke API keys over an ``APIKeyStore``.
 
     Store errors (``StoreUnavailable``) propagate, so a request fails closed with 503.
     """
 
     def __init__(
         self,
-        store: ApiKeyStore,
+        store: APIKeyStore,
         *,
         prefix: str = "nxa",
         clock: Callable[[], float] = time.time,
@@ -111,7 +111,7 @@ class ApiKeyService:
         scopes: Iterable[str] = (),
         name: str = "",
         ttl: float | None = None,
-    ) -> tuple[str, ApiKeyRecord]:
+    ) -> tuple[str, APIKeyRecord]:
         """Make a key for ``owner``. The returned string is the only copy of the secret."""
         if not isinstance(owner, str) or not owner:
             raise ConfigurationError("owner must be a non-empty string")
@@ -124,7 +124,7 @@ class ApiKeyService:
         key_id, secret = _random_b62(KEY_ID_LEN), _random_b62(SECRET_LEN)
         body = f"{self.prefix}_{key_id}_{secret}"
         now = self.clock()
-        record = ApiKeyRecord(
+        record = APIKeyRecord(
             key_id=key_id,
             prefix=self.prefix,
             owner=owner,
@@ -152,7 +152,7 @@ class ApiKeyService:
             return None
         return key_id, secret
 
-    async def authenticate(self, raw: str) -> ApiKeyRecord | None:
+    async def authenticate(self, raw: str) -> APIKeyRecord | None:
         """The record for a valid, live key, else ``None`` (the cause is not revealed)."""
         parsed = self.parse(raw)
         if parsed is None:
@@ -179,7 +179,7 @@ class ApiKeyService:
                 return False
         return await self.store.revoke(key_id)
 
-    async def list(self, owner: str) -> builtins.list[ApiKeyRecord]:
+    async def list(self, owner: str) -> builtins.list[APIKeyRecord]:
         """The owner's keys, newest first (records never hold a secret)."""
         records = await self.store.list_for_owner(owner)
         return sorted(records, key=lambda r: r.created_at, reverse=True)

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from .exceptions import CSRFFailed
+from nexios_auth_di.exceptions import CSRFFailed
 
 __all__ = [
     "CSRF_HEADER",

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError
 
-from .exceptions import ConfigurationError, TokenError
+from nexios_auth_di.exceptions import ConfigurationError, TokenError
 
 __all__ = ["HMAC_ALGORITHMS", "SUPPORTED_ALGORITHMS", "Key", "KeyRing"]
 

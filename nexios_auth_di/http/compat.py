@@ -54,6 +54,17 @@ async def safe_handle(route: Any, scope: Any, receive: Any, send: Any) -> None:
     await route.app(scope, receive, send)
 
 
+def all_routes(app: Any) -> list[Any]:
+    """The app's real route objects (``get_all_routes()`` returns copies)."""
+    found: list[Any] = []
+    pending = [app.router]
+    while pending:
+        router = pending.pop()
+        found.extend(getattr(router, "routes", ()))
+        pending.extend(getattr(router, "sub_routers", {}).values())
+    return found
+
+
 def fix_method_not_allowed(app: Any) -> int:
     """Give every route of ``app`` the fixed ``handle``; returns how many were patched.
 
@@ -62,8 +73,6 @@ def fix_method_not_allowed(app: Any) -> int:
     disable protected routes.
     """
     from nexios.routing import Route
-
-    from .install import all_routes
 
     patched = 0
     for route in all_routes(app):

@@ -18,8 +18,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._json import STRICT_DECODER
-from .exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from nexios_auth_di.exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from nexios_auth_di.strict_json import STRICT_DECODER
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",

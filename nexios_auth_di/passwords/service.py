@@ -41,8 +41,8 @@ from typing import TypeVar
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .exceptions import BadRequest
-from .profiles import DEFAULT, Argon2Profile
+from nexios_auth_di.exceptions import BadRequest
+from nexios_auth_di.passwords.profiles import DEFAULT, Argon2Profile
 
 __all__ = ["COMMON_PASSWORDS", "PasswordService", "common_passwords"]
 

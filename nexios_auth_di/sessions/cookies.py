@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 
-from .exceptions import ConfigurationError
+from nexios_auth_di.exceptions import ConfigurationError
 
 __all__ = ["MAX_COOKIE_BYTES", "CookieSpec", "Session", "read_cookie"]
 

@@ -19,11 +19,11 @@ from typing import Any, Literal
 from nexios import Depend
 from nexios.routing import Router
 
-from .apikeys import public_view
-from .base import user_has_permission
-from .dependencies import current_user
-from .events import EventKind
-from .exceptions import (
+from nexios_auth_di.apikeys.service import public_view
+from nexios_auth_di.base import user_has_permission
+from nexios_auth_di.dependencies import current_user
+from nexios_auth_di.events import EventKind
+from nexios_auth_di.exceptions import (
     AuthenticationFailed,
     BadRequest,
     ConfigurationError,
@@ -33,7 +33,7 @@ from .exceptions import (
     TokenError,
     TokenReused,
 )
-from .routes_bodies import (
+from nexios_auth_di.routes.bodies import (
     DEFAULT_BODY_LIMIT,
     optional_number,
     optional_str,
@@ -43,7 +43,7 @@ from .routes_bodies import (
     require_str,
     require_username,
 )
-from .routes_support import (
+from nexios_auth_di.routes.support import (
     NO_STORE,
     SafeRoute,
     bearer_token,
@@ -55,9 +55,9 @@ from .routes_support import (
     subject_of,
     token_pair,
 )
-from .session import csrf_token, end_other_sessions
-from .session import login as session_login
-from .session import logout as session_logout
+from nexios_auth_di.sessions.middleware import csrf_token, end_other_sessions
+from nexios_auth_di.sessions.middleware import login as session_login
+from nexios_auth_di.sessions.middleware import logout as session_logout
 
 __all__ = ["LoginMode", "auth_router"]
 

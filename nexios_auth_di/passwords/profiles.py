@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
 
-from .exceptions import ConfigurationError
+from nexios_auth_di.exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from .exceptions import BadRequest
+from nexios_auth_di.exceptions import BadRequest
 
 __all__ = ["UNSAFE_METHODS", "Scope", "header", "method"]
 

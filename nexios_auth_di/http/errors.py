@@ -1,0 +1,37 @@
+"""The JSON error answer for every ``HTTPAuthError`` and its registration on an app.
+
+Kept apart from ``install`` so both install forms (``install()`` and the guide-form
+middleware) register the same handler without importing each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nexios_auth_di.exceptions import HTTPAuthError
+from nexios_auth_di.request_auth import request_auth
+
+logger = logging.getLogger("nexios_auth_di")
+
+
+async def auth_error_handler(request: Any, response: Any, exc: HTTPAuthError) -> Any:
+    """Default JSON body ``{"error", "detail"}``; never says why a credential failed."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401 and "WWW-Authenticate" not in headers:
+        state = request_auth(request.scope)
+        if state is not None:
+            headers.update(state.challenge_headers())
+    if exc.status_code >= 500 or exc.status_code in (401, 403):
+        logger.info(
+            "%s %s -> %s (%s)", request.method, request.url.path, exc.status_code, exc.reason
+        )
+    return response.json(exc.body(), status_code=exc.status_code, headers=headers)
+
+
+def register_error_handler(app: Any) -> None:
+    """Add ``auth_error_handler`` for every ``HTTPAuthError`` unless the app has one."""
+    middleware = getattr(app, "exceptions_handler", None)
+    existing = getattr(middleware, "_exception_handlers", {})
+    if HTTPAuthError not in existing:  # an app's own handler wins, before or after install
+        app.add_exception_handler(HTTPAuthError, auth_error_handler)

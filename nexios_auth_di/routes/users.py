@@ -1,0 +1,247 @@
+"""Where the ready-made routes find users: a small repository protocol.
+
+The host app owns its users; ``routes.py`` reaches them only through
+``container.user_repository``, so any database works. Two implementations ship: SQLite
+(aiosqlite; the tests and examples use it) and memory. Usernames are unique by their
+casefolded form, the same key ``LoginThrottle`` counts under, so "Alice" and "alice" are
+one account, never two that could be confused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, runtime_checkable
+
+import aiosqlite
+
+from nexios_auth_di.base import SimpleUser
+from nexios_auth_di.exceptions import Conflict, StoreUnavailable
+
+__all__ = [
+    "MemoryUserRepository",
+    "SqliteUserRepository",
+    "UserRecord",
+    "UserRepository",
+    "user_from_record",
+    "user_loader_for",
+    "username_key",
+]
+
+TAKEN = "Username is not available"
+
+
+def username_key(username: str) -> str:
+    """The form uniqueness is checked under: stripped and casefolded."""
+    return username.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """One stored user. ``password_hash`` never leaves the server."""
+
+    id: str
+    username: str
+    password_hash: str
+    permissions: tuple[str, ...] = ()
+    is_active: bool = True
+
+
+@runtime_checkable
+class UserRepository(Protocol):
+    """What the routes need from the app's user table; nothing else."""
+
+    async def get_by_username(self, username: str) -> UserRecord | None: ...
+
+    async def get_by_id(self, user_id: str) -> UserRecord | None: ...
+
+    async def create(
+        self, username: str, password_hash: str, permissions: Iterable[str] = ()
+    ) -> UserRecord:
+        """Store a new user; raise ``Conflict`` (409) when the username is taken."""
+        ...
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+
+
+def new_user_id() -> str:
+    """128 random bits: ids are not guessable and reveal nothing about sign-up order."""
+    return secrets.token_urlsafe(16)
+
+
+def user_from_record(record: UserRecord) -> SimpleUser:
+    """The request-time user for a record (no hash on it)."""
+    return SimpleUser(record.id, record.username, record.permissions)
+
+
+def user_loader_for(
+    repository: UserRepository,
+) -> Callable[[Any], Awaitable[SimpleUser | None]]:
+    """A ``container.user_loader`` over ``repository``: id -> user, ``None`` when the
+    account is gone or deactivated (its tokens and sessions then stop working)."""
+
+    async def load(identity: Any) -> SimpleUser | None:
+        if not isinstance(identity, str) or not identity:
+            return None
+        record = await repository.get_by_id(identity)
+        if record is None or not record.is_active:
+            return None
+        return user_from_record(record)
+
+    return load
+
+
+class MemoryUserRepository:
+    """Users in a dict, for quick tests. Not shared between processes."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, UserRecord] = {}
+        self._by_name: dict[str, str] = {}
+
+    async def get_by_username(self, username: str) -> UserRecord | None:
+        user_id = self._by_name.get(username_key(username))
+        return None if user_id is None else self._by_id.get(user_id)
+
+    async def get_by_id(self, user_id: str) -> UserRecord | None:
+        return self._by_id.get(user_id)
+
+    async def create(
+        self, username: str, password_hash: str, permissions: Iterable[str] = ()
+    ) -> UserRecord:
+        key = username_key(username)
+        if key in self._by_name:
+            raise Conflict(TAKEN, reason="username_taken")
+        record = UserRecord(new_user_id(), username, password_hash, tuple(permissions))
+        self._by_id[record.id] = record
+        self._by_name[key] = record.id
+        return record
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        record = self._by_id.get(user_id)
+        if record is not None:
+            self._by_id[user_id] = replace(record, password_hash=password_hash)
+
+    async def set_active(self, user_id: str, active: bool) -> None:
+        """Deactivate or reactivate an account (admin tooling, tests)."""
+        record = self._by_id.get(user_id)
+        if record is not None:
+            self._by_id[user_id] = replace(record, is_active=active)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    permissions TEXT NOT NULL DEFAULT '[]',
+    is_active INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+"""
+_COLUMNS = "id, username, password_hash, permissions, is_active"
+_DB_ERRORS = (sqlite3.Error, OSError, ValueError)
+
+
+class SqliteUserRepository:
+    """Users in one SQLite file over aiosqlite; the table is created on first use.
+
+    Each call opens its own short connection: nothing binds the repository to one event
+    loop or thread, and every statement is a single atomic one. The username is unique
+    by ``username_key`` in the schema itself, so two racing sign-ups cannot both win.
+    Driver errors become ``StoreUnavailable`` (503): fail closed, never a 500.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+        self.path = os.fspath(path)
+        self.busy_timeout = busy_timeout
+        self._ready = False
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, timeout=self.busy_timeout)
+        try:
+            if not self._ready:
+                await conn.execute("PRAGMA journal_mode=WAL")
+                await conn.executescript(_SCHEMA)
+                await conn.commit()
+                self._ready = True
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _fetch_one(self, sql: str, args: tuple[Any, ...]) -> UserRecord | None:
+        try:
+            conn = await self._connect()
+            try:
+                async with conn.execute(sql, args) as cursor:
+                    row = await cursor.fetchone()
+            finally:
+                await conn.close()
+        except _DB_ERRORS as exc:
+            raise StoreUnavailable("user_repository") from exc
+        return None if row is None else _record(tuple(row))
+
+    async def get_by_username(self, username: str) -> UserRecord | None:
+        sql = f"SELECT {_COLUMNS} FROM users WHERE username_key = ?"  # noqa: S608 - constant
+        return await self._fetch_one(sql, (username_key(username),))
+
+    async def get_by_id(self, user_id: str) -> UserRecord | None:
+        return await self._fetch_one(
+            f"SELECT {_COLUMNS} FROM users WHERE id = ?",  # noqa: S608 - constant
+            (user_id,),
+        )
+
+    async def create(
+        self, username: str, password_hash: str, permissions: Iterable[str] = ()
+    ) -> UserRecord:
+        record = UserRecord(new_user_id(), username, password_hash, tuple(permissions))
+        await self._write(
+            "INSERT INTO users (id, username, username_key, password_hash, permissions) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                record.id,
+                username,
+                username_key(username),
+                password_hash,
+                json.dumps(list(record.permissions)),
+            ),
+        )
+        return record
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        await self._write(
+            "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+        )
+
+    async def set_active(self, user_id: str, active: bool) -> None:
+        """Deactivate or reactivate an account (admin tooling, tests)."""
+        await self._write("UPDATE users SET is_active = ? WHERE id = ?", (int(active), user_id))
+
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        try:
+            conn = await self._connect()
+            try:
+                await conn.execute(sql, args)
+                await conn.commit()
+            finally:
+                await conn.close()
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(TAKEN, reason="username_taken") from exc
+        except _DB_ERRORS as exc:
+            raise StoreUnavailable("user_repository") from exc
+
+
+def _record(row: tuple[Any, ...]) -> UserRecord:
+    user_id, username, password_hash, permissions, is_active = row
+    perms = json.loads(permissions) if permissions else []
+    return UserRecord(
+        str(user_id),
+        str(username),
+        str(password_hash),
+        tuple(str(p) for p in perms),
+        bool(is_active),
+    )
