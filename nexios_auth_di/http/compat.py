@@ -1,4 +1,4 @@
-"""Opt-in workarounds for measured bugs of Nexios 3.12 (see DESIGN.md §3).
+"""Opt-in workarounds for measured bugs of Nexios 3.12 (see docs/design.md §6).
 
 Nothing here runs unless the app calls it: each one changes Nexios's behaviour for the
 whole process, so it must be a visible decision at bootstrap.

@@ -209,7 +209,7 @@ class RedisDatabase:
             await client.aclose()
 
 
-#: The brief's alternative name for the shared object.
+#: An alternative name for the shared object, kept for callers that import it.
 RedisStores = RedisDatabase
 
 

@@ -2,7 +2,7 @@
 
 It keeps a bounded cache of *verified* tokens: a repeat request costs a dict lookup and
 two clock comparisons instead of a signature check, which is the only way to get under
-the ~80 µs a decode costs inside a Nexios request (DESIGN §3). ``tokens.TokenService``
+the ~80 µs a decode costs inside a Nexios request (docs/design.md §4). ``tokens.TokenService``
 adds what needs a store.
 """
 

@@ -1,4 +1,4 @@
-"""Lazy, once-per-request resolution of the caller (DESIGN §2, issue 2 item 5)."""
+"""Lazy, once-per-request resolution of the caller (docs/design.md §4, issue 2 item 5)."""
 
 from __future__ import annotations
 

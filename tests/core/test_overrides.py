@@ -1,4 +1,4 @@
-"""Tests override providers, not request scope (DESIGN §2, issue 2 item 9)."""
+"""Tests override providers, not request scope (docs/design.md §4, issue 2 item 9)."""
 
 from __future__ import annotations
 

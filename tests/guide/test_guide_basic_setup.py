@@ -248,7 +248,7 @@ session:
 
 
 def test_yaml_config_drives_the_container(db: UserTable, tmp_path: Path) -> None:
-    """config.from_yaml with the DESIGN §2 keys sets backends, token TTL and cookie max_age."""
+    """config.from_yaml with the docs/design.md §3 keys sets backends, token TTL, cookie max_age."""
     path = tmp_path / "auth.yaml"
     path.write_text(GUIDE_YAML)
     container = AuthContainer()

@@ -54,7 +54,7 @@ class CustomAuthBackend(AuthenticationBackend):
 
 
 class NoneReturningBackend(AuthenticationBackend):
-    """DESIGN §2 also allows ``None`` for "not me", and a bare user for "me"."""
+    """docs/design.md §3 also allows ``None`` for "not me", and a bare user for "me"."""
 
     async def authenticate(self, request: Any, response: Any) -> Any:
         value = request.headers.get("X-Bare")
