@@ -39,7 +39,7 @@ class SafeRoute(Route):  # type: ignore[misc]  # nexios is untyped
     """A ``Route`` that answers a wrong method with 405 *without* replacing its own app.
 
     Nexios 3.12's ``Route.handle`` assigns the 405 response to ``self.app``, so one
-    ``PUT /auth/login`` would break ``POST /auth/login`` until restart (DESIGN §3).
+    ``PUT /auth/login`` would break ``POST /auth/login`` until restart (docs/design.md §6).
     """
 
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
