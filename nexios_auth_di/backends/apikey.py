@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend, user_has_permission
 from nexios_auth_di.exceptions import AuthenticationFailed, ConfigurationError
-from nexios_auth_di.http.asgi import Scope, header
+from nexios_auth_di.http.asgi import Scope, has_header, header
 
 if TYPE_CHECKING:
     from nexios.http import Request, Response
@@ -120,7 +120,7 @@ class APIKeyBackend(AuthenticationBackend):
         return await self.resolve(request.scope, request, response)
 
     def has_credentials(self, scope: Scope) -> bool:
-        return any(k == self._header for k, _ in scope.get("headers") or ())
+        return has_header(scope, self._header)
 
     def challenge(self, *, invalid: bool = False) -> str | None:
         return f'ApiKey realm="{self._realm}", header="{self.key_name}"'

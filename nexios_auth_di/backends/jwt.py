@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend
 from nexios_auth_di.exceptions import ConfigurationError, TokenError
-from nexios_auth_di.http.asgi import Scope, header
+from nexios_auth_di.http.asgi import Scope, after_scheme, has_header, header
 
 if TYPE_CHECKING:
     from nexios.http import Request, Response
@@ -53,8 +53,7 @@ class JWTAuthBackend(AuthenticationBackend):
             raise ConfigurationError("JWTAuthBackend needs authenticate_func (identity -> user)")
         self._loader = authenticate_func
         self._header = auth_header_name.lower().encode("latin-1")
-        self._prefix = token_prefix.lower() + " " if token_prefix else ""
-        self._prefix_bytes = self._prefix.encode("latin-1")
+        self._prefix = (token_prefix.lower() + " ").encode("latin-1") if token_prefix else b""
         self._realm = realm
         self.scheme_name = scheme_name
         self.token_prefix = token_prefix
@@ -86,12 +85,9 @@ class JWTAuthBackend(AuthenticationBackend):
             return None
         if len(raw) > MAX_TOKEN_BYTES + 64:
             raise TokenError("oversized")
-        prefix = self._prefix
-        if prefix:
-            if raw[: len(prefix)].lower() != prefix:
-                return None  # another scheme (Basic, ApiKey...): not ours
-            raw = raw[len(prefix) :]
-        token = raw.strip()
+        token = after_scheme(raw, self.token_prefix)
+        if token is None:
+            return None  # another scheme (Basic, ApiKey...): not ours
         if not token:
             raise TokenError("empty")
         return token
@@ -118,11 +114,7 @@ class JWTAuthBackend(AuthenticationBackend):
         return await self.resolve(request.scope, request, response)
 
     def has_credentials(self, scope: Scope) -> bool:
-        for key, value in scope.get("headers") or ():
-            if key == self._header:
-                prefix = self._prefix_bytes
-                return not prefix or value[: len(prefix)].lower() == prefix
-        return False
+        return has_header(scope, self._header, self._prefix)
 
     def challenge(self, *, invalid: bool = False) -> str | None:
         scheme = self.token_prefix or "Bearer"

@@ -1,7 +1,8 @@
 """Session backend: the user id lives in ``request.session`` (set at login).
 
-Cookies are sent by browsers on cross-site requests too, so an unsafe request (POST,
-PUT, PATCH, DELETE) authenticated by the session must carry the session's CSRF token.
+Cookies are sent by browsers on cross-site requests too, so an unsafe request (any method
+but GET, HEAD, OPTIONS and TRACE, custom verbs included) authenticated by the session
+must carry the session's CSRF token.
 Bearer-token and API-key requests are unaffected: browsers never attach those on their
 own. A missing or wrong token yields a 403 for routes that need the user.
 """
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend
 from nexios_auth_di.exceptions import ConfigurationError
-from nexios_auth_di.http.asgi import UNSAFE_METHODS, Scope, method
+from nexios_auth_di.http.asgi import Scope, is_safe_method, method
+from nexios_auth_di.sessions.csrf import require_csrf
 
 if TYPE_CHECKING:
     from nexios.http import Request, Response
@@ -60,9 +62,7 @@ class SessionAuthBackend(AuthenticationBackend):
         identity = self._identity(scope)
         if identity is None:
             return None
-        if self.csrf and method(scope) in UNSAFE_METHODS:
-            from nexios_auth_di.sessions.csrf import require_csrf
-
+        if self.csrf and not is_safe_method(method(scope)):
             require_csrf(scope)
         user = await call_loader(self._loader, identity)
         if user is None:

@@ -19,7 +19,6 @@ import asyncio
 import fnmatch
 import hashlib
 import inspect
-import ipaddress
 import json
 import math
 import time
@@ -32,10 +31,10 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError, StoreUnavailable, Throttled
+from nexios_auth_di.http.asgi import client_ip, trusted_networks  # client_ip: re-exported
 
 __all__ = ["LoginThrottle", "RateLimitMiddleware", "client_ip", "make_storage"]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 KeyFunc = Callable[[Mapping[str, Any]], str | Awaitable[str]]
 
 
@@ -64,83 +63,6 @@ def make_storage(storage: Storage | str) -> Storage:
 def _digest(*parts: str) -> str:
     """Storage keys are hashed so usernames and IPs never appear in Redis."""
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
-
-
-# --- client address ----------------------------------------------------------------------
-
-
-def _networks(trusted: Iterable[str | Network]) -> tuple[Network, ...]:
-    out: list[Network] = []
-    for item in trusted:
-        try:
-            out.append(item if not isinstance(item, str) else ipaddress.ip_network(item, False))
-        except ValueError as exc:
-            raise ConfigurationError(f"bad trusted proxy {item!r}: {exc}") from exc
-    return tuple(out)
-
-
-def _clean_host(raw: str) -> str:
-    """Strip quotes, brackets and port; normalise real IPs (IPv4-mapped IPv6 → IPv4)."""
-    host = raw.strip().strip('"')
-    if host.startswith("["):
-        host = host[1:].split("]", 1)[0]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return str(mapped or ip)
-
-
-def _is_trusted(host: str, nets: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return any(ip in net for net in nets)
-
-
-def _forwarded_hops(headers: Iterable[tuple[bytes, bytes]], header: str) -> list[str]:
-    name = header.lower().encode("latin-1")
-    values = [v.decode("latin-1") for k, v in headers if k.lower() == name]
-    hops: list[str] = []
-    for element in ",".join(values).split(","):
-        if header.lower() == "forwarded":
-            fors = [
-                p.split("=", 1)[1]
-                for p in element.split(";")
-                if p.strip().lower().startswith("for=")
-            ]
-            element = fors[0] if fors else ""
-        if element.strip():
-            hops.append(_clean_host(element))
-    return hops
-
-
-def client_ip(
-    scope: Mapping[str, Any],
-    trusted_proxies: Iterable[str | Network] = (),
-    *,
-    header: str = "x-forwarded-for",
-) -> str:
-    """The client's address: the ASGI peer, or, behind trusted proxies, the right-most
-    untrusted hop of ``header`` (``x-forwarded-for`` or RFC 7239 ``forwarded``).
-
-    Only one header is read, the one your proxy sets, so a client cannot pick the other.
-    Hops left of the first untrusted one are client-written and ignored.
-    """
-    client = scope.get("client")
-    peer = _clean_host(str(client[0])) if client else "unknown"
-    nets = _networks(trusted_proxies)
-    if not nets or not _is_trusted(peer, nets):
-        return peer
-    hops = _forwarded_hops(scope.get("headers") or (), header)
-    for hop in reversed(hops):
-        if not _is_trusted(hop, nets):
-            return hop
-    return hops[0] if hops else peer
 
 
 # --- request rate limiting ---------------------------------------------------------------
@@ -191,7 +113,7 @@ class RateLimitMiddleware:
         self.paths = tuple(paths) if paths is not None else None
         self.methods = frozenset(m.upper() for m in methods) if methods is not None else None
         self.key_func = key_func
-        self.trusted = _networks(trusted_proxies)
+        self.trusted = trusted_networks(trusted_proxies)
         self.limiter = MovingWindowRateLimiter(make_storage(storage or storage_uri))
 
     def selects(self, path: str, method: str) -> bool:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nexios_auth_di.exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from nexios_auth_di.http.asgi import content_length, media_type
 from nexios_auth_di.strict_json import STRICT_DECODER
 
 __all__ = [
@@ -42,23 +43,6 @@ JSON_TYPES = ("application/json",)
 _DECODER = STRICT_DECODER
 
 
-def _content_length(scope: Mapping[str, Any]) -> int | None:
-    values = [v for k, v in scope.get("headers") or () if k.lower() == b"content-length"]
-    if not values:
-        return None
-    if len(values) > 1 or not values[0].isdigit() or len(values[0]) > 18:
-        raise BadRequest("Invalid Content-Length header.", reason="bad_content_length")
-    return int(values[0])
-
-
-def _media_type(scope: Mapping[str, Any]) -> str | None:
-    for key, value in scope.get("headers") or ():
-        if key.lower() == b"content-type":
-            media: str = value.decode("latin-1")
-            return media.split(";", 1)[0].strip().lower()
-    return None
-
-
 def _is_json(media_type: str | None) -> bool:
     return media_type is not None and (
         media_type in JSON_TYPES
@@ -68,7 +52,7 @@ def _is_json(media_type: str | None) -> bool:
 
 async def _read_bounded(request: Any, limit: int) -> bytes:
     """At most ``limit`` bytes from the stream; one more and we stop reading (413)."""
-    declared = _content_length(request.scope)
+    declared = content_length(request.scope)
     if declared is not None and declared > limit:
         raise PayloadTooLarge(f"Request body must be at most {limit} bytes.")
     chunks: list[bytes] = []
@@ -90,15 +74,15 @@ async def read_json_object(
 ) -> dict[str, Any]:
     """The request's JSON object, checked for shape; ``{}`` for an empty body when
     ``optional`` (logout needs no body)."""
-    media_type = _media_type(request.scope)
-    if media_type is not None and not _is_json(media_type):
+    declared_type = media_type(request.scope)
+    if declared_type is not None and not _is_json(declared_type):
         raise UnsupportedMediaType("Request body must be JSON (Content-Type: application/json).")
     raw = await _read_bounded(request, limit)
     if not raw.strip():
         if optional:
             return {}
         raise BadRequest("Request body must be a JSON object.", reason="empty_body")
-    if media_type is None:
+    if declared_type is None:
         raise UnsupportedMediaType("Request body must be JSON (Content-Type: application/json).")
     try:
         value = _DECODER.decode(raw.decode("utf-8"))

@@ -1,54 +1,26 @@
 """The session object and its cookie: read and written by hand, defensively.
 
-We parse the raw ``Cookie`` header ourselves instead of trusting a framework parser: a
-malformed header, a duplicated name (cookie tossing from a sibling subdomain) or a huge
-value must yield "no session", never an exception. Writing is explicit too, so every
-attribute the developer configured ends up in the ``Set-Cookie`` header.
+Reading is ``http.asgi.cookie``, not a framework parser: a malformed header, a
+duplicated name (cookie tossing from a sibling subdomain) or a huge value must yield "no
+session", never an exception. Writing is explicit too, so every attribute the developer
+configured ends up in the ``Set-Cookie`` header.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 
 from nexios_auth_di.exceptions import ConfigurationError
+from nexios_auth_di.http.asgi import MAX_COOKIE_BYTES
 
-__all__ = ["MAX_COOKIE_BYTES", "CookieSpec", "Session", "read_cookie"]
+__all__ = ["MAX_COOKIE_BYTES", "CookieSpec", "Session"]
 
-MAX_COOKIE_BYTES = 4096  # what browsers keep per cookie (RFC 6265 §6.1 minimum)
 HOST_PREFIX = "__Host-"
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
-
-
-def read_cookie(headers: Iterable[tuple[bytes, bytes]], name: str) -> str | None:
-    """The single value of cookie ``name`` from raw ASGI headers, or ``None``.
-
-    ``None`` also when the cookie appears more than once (we cannot tell which one is
-    ours), is over the size limit, or is not printable ASCII.
-    """
-    found: str | None = None
-    seen = False
-    wanted = name.encode("ascii")
-    for key, raw in headers:
-        if key != b"cookie" or wanted not in raw:
-            continue
-        for part in raw.split(b";"):
-            cname, sep, value = part.partition(b"=")
-            if not sep or cname.strip() != wanted:
-                continue
-            if seen:
-                return None
-            seen = True
-            value = value.strip()
-            if len(value) > MAX_COOKIE_BYTES or not value.isascii():
-                continue
-            text = value.decode("ascii").strip('"')
-            found = text if text.isprintable() else None
-    return found or None
 
 
 @dataclass(frozen=True, slots=True)

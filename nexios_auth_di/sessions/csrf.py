@@ -14,7 +14,8 @@ import secrets
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from nexios_auth_di.exceptions import CSRFFailed
+from nexios_auth_di.exceptions import BadRequest, CSRFFailed
+from nexios_auth_di.http.asgi import SAFE_METHODS, header, is_safe_method, method
 
 __all__ = [
     "CSRF_HEADER",
@@ -29,7 +30,6 @@ __all__ = [
 
 CSRF_SESSION_KEY = "_csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 MW_SCOPE_KEY = "nexios_auth_di.session_mw"
 
 
@@ -70,16 +70,16 @@ def _header_name(scope: Mapping[str, Any]) -> str:
     return name if isinstance(name, str) else CSRF_HEADER
 
 
-def _header(scope: Mapping[str, Any], headers: Mapping[str, str] | None, name: str) -> str | None:
+def _given(scope: Mapping[str, Any], headers: Mapping[str, str] | None, name: str) -> str | None:
     if headers is not None:
         value = headers.get(name)
         if value is None:
             value = headers.get(name.lower())
         return value
-    wanted = name.lower().encode("latin-1")
-    values = [v for k, v in scope.get("headers", ()) if k.lower() == wanted]
-    # two copies of the header are ambiguous: refuse rather than pick one
-    return values[0].decode("latin-1") if len(values) == 1 else None
+    try:
+        return header(scope, name.lower().encode("latin-1"))
+    except BadRequest:  # two copies of the header are ambiguous: no token, so a 403
+        return None
 
 
 def verify_csrf(
@@ -88,18 +88,19 @@ def verify_csrf(
     *,
     header_name: str | None = None,
 ) -> bool:
-    """True for safe methods; otherwise the header must equal the session's token.
+    """True for safe methods (``is_safe_method``: GET, HEAD, OPTIONS, TRACE); for every
+    other method the header must equal the session's token.
 
     ``headers`` may be a (case-insensitive) mapping such as ``request.headers``; when
     omitted the raw ASGI headers of ``scope`` are read.
     """
-    if str(scope.get("method", "GET")).upper() in SAFE_METHODS:
+    if is_safe_method(method(scope)):
         return True
     session = _session(scope)
     expected = None if session is None else session.get(CSRF_SESSION_KEY)
     if not isinstance(expected, str) or not expected:
         return False
-    given = _header(scope, headers, header_name or _header_name(scope))
+    given = _given(scope, headers, header_name or _header_name(scope))
     if not given:
         return False
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

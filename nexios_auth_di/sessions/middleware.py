@@ -27,7 +27,8 @@ from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from nexios.http.response import JSONResponse
 
 from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError
-from nexios_auth_di.sessions.cookies import MAX_COOKIE_BYTES, CookieSpec, Session, read_cookie
+from nexios_auth_di.http.asgi import cookie
+from nexios_auth_di.sessions.cookies import MAX_COOKIE_BYTES, CookieSpec, Session
 from nexios_auth_di.sessions.csrf import MW_SCOPE_KEY, rotate_csrf_token, scope_of
 from nexios_auth_di.sessions.csrf import csrf_token as csrf_token
 from nexios_auth_di.sessions.csrf import require_csrf as require_csrf
@@ -143,7 +144,7 @@ class SessionMiddleware:
     # -- load ----------------------------------------------------------------------
     async def _begin(self, scope: dict[str, Any]) -> None:
         scope[MW_SCOPE_KEY] = self
-        raw = read_cookie(scope.get("headers", ()), self.cookie.name)
+        raw = cookie(scope, self.cookie.name)
         session = await self.load(raw) if raw else None
         if session is None:
             session = Session()
