@@ -1,4 +1,4 @@
-"""Suite-wide settings and the shared Redis fixtures (see ``redis_support``).
+"""Suite-wide settings and the shared Redis fixtures (see ``support.redis_server``).
 
 Each area keeps its own fixtures in its folder's conftest; helper modules have unique
 names because every folder has a ``conftest``.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from redis_support import redis_process, redis_server_bin, redis_url
+from support.redis_server import redis_process, redis_server_bin, redis_url
 
 __all__ = ["redis_process", "redis_server_bin", "redis_url"]
 

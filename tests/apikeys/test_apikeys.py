@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import FakeClock
 
 from nexios_auth_di.apikeys.service import (
     BASE62,
@@ -26,16 +27,6 @@ from nexios_auth_di.stores.memory import MemoryAPIKeyStore
 from nexios_auth_di.stores.protocols import APIKeyRecord
 
 KEY_RE = re.compile(r"^nxa_[0-9A-Za-z]{16}_[0-9A-Za-z]{32}[0-9A-Za-z]{6}$")
-
-
-class Clock:
-    """A settable clock so expiry and throttling are tested without sleeping."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class CountingStore(MemoryAPIKeyStore):
@@ -58,8 +49,8 @@ class DownStore(MemoryAPIKeyStore):
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -68,7 +59,7 @@ def store() -> CountingStore:
 
 
 @pytest.fixture
-def service(store: CountingStore, clock: Clock) -> APIKeyService:
+def service(store: CountingStore, clock: FakeClock) -> APIKeyService:
     return APIKeyService(store, clock=clock)
 
 
@@ -130,7 +121,7 @@ async def test_scopes_become_permissions(service: APIKeyService) -> None:
     assert scopes_as_permissions(record) == frozenset({"read", "write"})
 
 
-async def test_expiry_uses_the_clock(service: APIKeyService, clock: Clock) -> None:
+async def test_expiry_uses_the_clock(service: APIKeyService, clock: FakeClock) -> None:
     """A key works until its ttl elapses and not a second after."""
     key, _ = await service.create("alice", ttl=100)
     clock.now += 99
@@ -139,7 +130,7 @@ async def test_expiry_uses_the_clock(service: APIKeyService, clock: Clock) -> No
     assert await service.authenticate(key) is None
 
 
-async def test_default_ttl_applies(store: CountingStore, clock: Clock) -> None:
+async def test_default_ttl_applies(store: CountingStore, clock: FakeClock) -> None:
     """default_ttl is used when create() is given no ttl."""
     svc = APIKeyService(store, clock=clock, default_ttl=10)
     key, record = await svc.create("alice")
@@ -160,7 +151,7 @@ async def test_revocation_and_owner_check(service: APIKeyService) -> None:
 
 
 async def test_last_used_touch_is_throttled(
-    service: APIKeyService, store: CountingStore, clock: Clock
+    service: APIKeyService, store: CountingStore, clock: FakeClock
 ) -> None:
     """last_used is written at most once per interval, not once per request."""
     key, record = await service.create("alice")
@@ -180,7 +171,7 @@ async def test_last_used_touch_is_throttled(
     assert stored.last_used == clock.now
 
 
-async def test_list_for_owner_has_no_secrets(service: APIKeyService, clock: Clock) -> None:
+async def test_list_for_owner_has_no_secrets(service: APIKeyService, clock: FakeClock) -> None:
     """Listing shows only the owner's keys, newest first, and no hash or secret."""
     k1, _ = await service.create("alice", name="one")
     clock.now += 1
@@ -196,7 +187,7 @@ async def test_list_for_owner_has_no_secrets(service: APIKeyService, clock: Cloc
     assert records[0].secret_hash not in text
 
 
-async def test_store_errors_fail_closed(clock: Clock) -> None:
+async def test_store_errors_fail_closed(clock: FakeClock) -> None:
     """An unreachable store raises StoreUnavailable (503) instead of letting keys in."""
     svc = APIKeyService(DownStore(), clock=clock)
     key, _ = await svc.create("alice")
@@ -223,47 +214,47 @@ async def test_bad_create_arguments_are_refused(service: APIKeyService) -> None:
 
 # -- attacks: every row must authenticate to None and never raise ----------------------
 
-Attack = Callable[[APIKeyService, Clock, str, APIKeyRecord], Awaitable[str]]
+Attack = Callable[[APIKeyService, FakeClock, str, APIKeyRecord], Awaitable[str]]
 
 
-async def _wrong_secret(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
+async def _wrong_secret(svc: APIKeyService, c: FakeClock, key: str, rec: APIKeyRecord) -> str:
     body = f"nxa_{rec.key_id}_{'A' * 32}"
     return body + checksum(body)
 
 
-async def _bad_checksum(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
+async def _bad_checksum(svc: APIKeyService, c: FakeClock, key: str, rec: APIKeyRecord) -> str:
     return key[:-6] + ("000000" if key[-6:] != "000000" else "000001")
 
 
-async def _revoked(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
+async def _revoked(svc: APIKeyService, c: FakeClock, key: str, rec: APIKeyRecord) -> str:
     await svc.revoke(rec.key_id)
     return key
 
 
-async def _expired(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
+async def _expired(svc: APIKeyService, c: FakeClock, key: str, rec: APIKeyRecord) -> str:
     c.now += 10_000
     return key
 
 
-async def _other_prefix(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
+async def _other_prefix(svc: APIKeyService, c: FakeClock, key: str, rec: APIKeyRecord) -> str:
     body = "ghp" + key[3:-6]
     return body + checksum(body)
 
 
-async def _unknown_id(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
+async def _unknown_id(svc: APIKeyService, c: FakeClock, key: str, rec: APIKeyRecord) -> str:
     body = f"nxa_{'Z' * 16}_{key.split('_')[2][:-6]}"
     return body + checksum(body)
 
 
 def _fixed(value: str) -> Attack:
-    async def make(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
+    async def make(svc: APIKeyService, c: FakeClock, key: str, rec: APIKeyRecord) -> str:
         return value
 
     return make
 
 
 def _mutate(fn: Callable[[str], str]) -> Attack:
-    async def make(svc: APIKeyService, c: Clock, key: str, rec: APIKeyRecord) -> str:
+    async def make(svc: APIKeyService, c: FakeClock, key: str, rec: APIKeyRecord) -> str:
         return fn(key)
 
     return make
@@ -290,7 +281,7 @@ ATTACKS: list[tuple[str, str, Attack]] = [
 
 @pytest.mark.parametrize(("name", "rule", "attack"), ATTACKS, ids=[a[0] for a in ATTACKS])
 async def test_attacks_are_refused(
-    name: str, rule: str, attack: Attack, service: APIKeyService, clock: Clock
+    name: str, rule: str, attack: Attack, service: APIKeyService, clock: FakeClock
 ) -> None:
     """Each attack row yields None from authenticate and never an exception."""
     key, record = await service.create("alice", ttl=3600)

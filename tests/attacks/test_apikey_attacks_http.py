@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from attack_cases import FakeClock
 from dependency_injector import providers
 from http_attack_support import assert_refused, header_value, open_client
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import TestClient
+from support import FakeClock
 
 from nexios_auth_di import SimpleUser, current_user, install, login_required, permission_required
 from nexios_auth_di.apikeys.service import BASE62, CHECKSUM_LEN, checksum

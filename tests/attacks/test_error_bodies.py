@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from attack_cases import ATTACKS, AttackKit
 from dependency_injector import providers
 from http_attack_support import REFUSED_BODY, bearer, open_client
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import TestClient
+from support.attack_cases import ATTACKS, AttackKit
 
 from nexios_auth_di import SimpleUser, current_user, install, login_required
 from nexios_auth_di.backends.jwt import JWTAuthBackend

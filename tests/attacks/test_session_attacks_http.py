@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from attack_cases import FakeClock
 from dependency_injector import providers
 from http_attack_support import CSRF_BODY, assert_refused, open_client
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import TestClient
+from support import FakeClock
 
 from nexios_auth_di import SimpleUser, current_user, install
 from nexios_auth_di.container import AuthContainer

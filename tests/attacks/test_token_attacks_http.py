@@ -1,4 +1,4 @@
-"""Every token attack row of tests/tokens/attack_cases.py, sent over HTTP to real apps.
+"""Every token attack row of tests/support/attack_cases.py, sent over HTTP to real apps.
 
 Three apps, one route each (``GET /me``: ``@login_required`` plus ``Depend(current_user)``):
 
@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from attack_cases import ATTACKS, DROP, AttackCase, AttackKit
 from dependency_injector import providers
 from http_attack_support import assert_refused, bearer, open_client
 from nexios import NexiosApp
 from nexios.dependencies import Depend
 from nexios.testclient import TestClient
+from support.attack_cases import ATTACKS, DROP, AttackCase, AttackKit
 
 from nexios_auth_di import SimpleUser, current_user, install, login_required
 from nexios_auth_di.backends.jwt import JWTAuthBackend

@@ -102,16 +102,6 @@ def parse_set_cookie(header: str) -> tuple[str, str, dict[str, str]]:
     return name, value, attrs
 
 
-class Clock:
-    """A settable clock: expiry is tested by moving time, never by sleeping."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def add_session_login(app: Any, db: UserTable, *, logout: bool = False) -> None:
     """The guide's session login handler (and, with ``logout``, its logout handler)."""
 

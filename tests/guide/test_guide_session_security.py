@@ -6,15 +6,16 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
-from guide_support import HTTPS, SESSION_SECRET, Clock, parse_set_cookie
+from guide_support import HTTPS, SESSION_SECRET, parse_set_cookie
 from nexios import NexiosApp
 from nexios.testclient import TestClient
+from support import FakeClock
 
 from nexios_auth_di.exceptions import ConfigurationError
 from nexios_auth_di.session import SessionMiddleware
 
 
-def guide_app(clock: Clock | None = None, **overrides: Any) -> NexiosApp:
+def guide_app(clock: FakeClock | None = None, **overrides: Any) -> NexiosApp:
     app = NexiosApp()
     kw: dict[str, Any] = {
         "secret_key": SESSION_SECRET,
@@ -42,7 +43,7 @@ def guide_app(clock: Clock | None = None, **overrides: Any) -> NexiosApp:
 
 def test_guide_arguments_all_reach_the_cookie() -> None:
     """max_age, secure, httponly and samesite each appear on the Set-Cookie header."""
-    clock = Clock()
+    clock = FakeClock(1_800_000_000.0)
     with TestClient(guide_app(clock), base_url=HTTPS) as c:
         r = c.post("/login")
     name, value, attrs = parse_set_cookie(r.headers["set-cookie"])
@@ -85,7 +86,7 @@ def test_guide_short_secret_is_refused() -> None:
 
 def test_max_age_is_enforced_on_the_server() -> None:
     """A cookie older than max_age yields an empty session even if the browser resends it."""
-    clock = Clock()
+    clock = FakeClock(1_800_000_000.0)
     with TestClient(guide_app(clock), base_url=HTTPS) as c:
         c.post("/login")
         assert c.get("/session").json() == {"user_id": 1}

@@ -1,2 +1,2 @@
-"""The integration tests use the suite-wide Redis fixtures (``tests/redis_support.py``):
+"""The integration tests use the suite-wide Redis fixtures (``tests/support/redis_server.py``):
 ``redis_url`` (never skipped in CI) and ``redis_process`` (a server a test may kill)."""

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
-from redis_support import free_port
+from support.redis_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 UVICORN = str(Path(sys.executable).with_name("uvicorn"))

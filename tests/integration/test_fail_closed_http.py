@@ -12,7 +12,7 @@ import httpx
 import pytest
 from integration_support import example_app
 from nexios.testclient import TestClient
-from redis_support import RedisProcess
+from support.redis_server import RedisProcess
 
 example = example_app()
 

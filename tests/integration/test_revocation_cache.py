@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import redis
-from redis_support import RedisProcess
+from support.redis_server import RedisProcess
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.factory import build_stores

@@ -8,23 +8,16 @@ from collections.abc import Callable
 
 from dependency_injector import providers
 from route_helpers import PASSWORD, Env, bearer
+from support import FakeClock
 
 from nexios_auth_di.events import EventKind
 
 
-class Clock:
-    """A clock the test moves, so backoff is checked without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def throttled_env(make_env: Callable[..., Env], per_account: int, per_ip: int) -> tuple[Env, Clock]:
+def throttled_env(
+    make_env: Callable[..., Env], per_account: int, per_ip: int
+) -> tuple[Env, FakeClock]:
     env = make_env("tokens", throttle={"per_account": [per_account, 300], "per_ip": [per_ip, 300]})
-    clock = Clock()
+    clock = FakeClock(1_800_000_000.0)
     env.container.clock.override(providers.Object(clock))  # before the throttle is built
     return env, clock
 

@@ -8,18 +8,19 @@ from typing import Any
 import pytest
 from nexios import NexiosApp
 from nexios.testclient import TestClient
-from session_helpers import SECRET, Clock, build_app
+from session_helpers import SECRET, build_app
+from support import FakeClock
 
 from nexios_auth_di.stores.memory import MemorySessionStore
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def client_for(clock: Clock) -> Iterator[Callable[..., TestClient]]:
+def client_for(clock: FakeClock) -> Iterator[Callable[..., TestClient]]:
     """Open clients on freshly built apps; ``mode='server'`` adds a memory store."""
     opened: list[TestClient] = []
 

@@ -21,16 +21,6 @@ FORMS = ["add_middleware", "wrap_asgi"]
 MODES = ["cookie", "server"]
 
 
-class Clock:
-    """A settable clock: expiry is tested by moving time, never by sleeping."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def build_app(form: str, **kwargs: Any) -> NexiosApp:
     """A Nexios app with the guide's login/logout routes and the library helpers."""
     app = NexiosApp()

@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 from nexios.testclient import TestClient
-from session_helpers import FORMS, Clock
+from session_helpers import FORMS
+from support import FakeClock
 
 from nexios_auth_di.exceptions import CSRFFailed
 from nexios_auth_di.sessions.csrf import CSRF_SESSION_KEY, require_csrf, verify_csrf
 from nexios_auth_di.stores.memory import MemoryRevocationStore
 
 Make = Callable[..., TestClient]
-Attack = Callable[[TestClient, Clock], Any]
+Attack = Callable[[TestClient, FakeClock], Any]
 
 
 def _cookie(c: TestClient) -> str:
@@ -31,41 +32,41 @@ def _logged_in(c: TestClient) -> str:
     return _cookie(c)
 
 
-def tampered_payload(c: TestClient, clock: Clock) -> Any:
+def tampered_payload(c: TestClient, clock: FakeClock) -> Any:
     value = _logged_in(c)
     i = len(value) // 3  # inside the (possibly compressed) payload
     flipped = value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1 :]
     return _send(c, f"session={flipped}")
 
 
-def tampered_signature(c: TestClient, clock: Clock) -> Any:
+def tampered_signature(c: TestClient, clock: FakeClock) -> Any:
     value = _logged_in(c)
     return _send(c, f"session={value[:-3]}{'xyz' if value[-3:] != 'xyz' else 'abc'}")
 
 
-def forged_unsigned(c: TestClient, clock: Clock) -> Any:
+def forged_unsigned(c: TestClient, clock: FakeClock) -> Any:
     return _send(c, 'session={"d":{"user_id":1}}')
 
 
-def expired(c: TestClient, clock: Clock) -> Any:
+def expired(c: TestClient, clock: FakeClock) -> Any:
     value = _logged_in(c)
     clock.now += 3601  # past max_age: the signature timestamp is too old
     return _send(c, f"session={value}")
 
 
-def replayed_after_logout(c: TestClient, clock: Clock) -> Any:
+def replayed_after_logout(c: TestClient, clock: FakeClock) -> Any:
     value = _logged_in(c)
     c.post("/logout2")
     return _send(c, f"session={value}")
 
 
-def replayed_after_guide_clear(c: TestClient, clock: Clock) -> Any:
+def replayed_after_guide_clear(c: TestClient, clock: FakeClock) -> Any:
     value = _logged_in(c)
     c.post("/logout")
     return _send(c, f"session={value}")
 
 
-def fixed_id_before_login(c: TestClient, clock: Clock) -> Any:
+def fixed_id_before_login(c: TestClient, clock: FakeClock) -> Any:
     c.post("/put", json={"theme": "dark"})  # the attacker obtains an anonymous session
     planted = _cookie(c)
     c.post("/login2", json={"user_id": 1})  # the victim logs in with the planted cookie
@@ -73,7 +74,7 @@ def fixed_id_before_login(c: TestClient, clock: Clock) -> Any:
     return _send(c, f"session={planted}")
 
 
-def fixed_id_before_guide_login(c: TestClient, clock: Clock) -> Any:
+def fixed_id_before_guide_login(c: TestClient, clock: FakeClock) -> Any:
     c.post("/put", json={"theme": "dark"})
     planted = _cookie(c)
     c.post("/login", json={"user_id": 1})  # the guide's plain assignment also rotates
@@ -85,7 +86,7 @@ def _raw(header: str | bytes) -> Attack:
     return lambda c, clock: _send(c, header)
 
 
-def duplicate_names(c: TestClient, clock: Clock) -> Any:
+def duplicate_names(c: TestClient, clock: FakeClock) -> Any:
     value = _logged_in(c)
     return _send(c, f"session={value}; session={value}")
 
@@ -129,7 +130,7 @@ SESSION_ATTACKS: list[tuple[str, str, str, Attack]] = [
     ("name", "rule", "mode", "attack"), SESSION_ATTACKS, ids=[a[0] for a in SESSION_ATTACKS]
 )
 def test_session_attacks_yield_empty_session(
-    client_for: Make, clock: Clock, form: str, name: str, rule: str, mode: str, attack: Attack
+    client_for: Make, clock: FakeClock, form: str, name: str, rule: str, mode: str, attack: Attack
 ) -> None:
     """Each attack ends in an anonymous, empty session with a 200, never a 500."""
     kwargs: dict[str, Any] = {}

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from nexios.testclient import TestClient
-from session_helpers import FORMS, MODES, SECRET, Clock, parse_set_cookie
+from session_helpers import FORMS, MODES, SECRET, parse_set_cookie
+from support import FakeClock
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.session import Session, SessionMiddleware
@@ -52,7 +53,9 @@ def test_unchanged_session_sends_no_cookie(client_for: Make, form: str, mode: st
 
 @both_forms
 @both_modes
-def test_rolling_reissues_every_time(client_for: Make, clock: Clock, form: str, mode: str) -> None:
+def test_rolling_reissues_every_time(
+    client_for: Make, clock: FakeClock, form: str, mode: str
+) -> None:
     """rolling=True slides the expiry on every request that has a session."""
     c = client_for(form, mode, rolling=True, max_age=100)
     c.post("/login", json={"user_id": 1})
@@ -75,7 +78,7 @@ CONFIGS = [
 @both_forms
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_cookie_attribute_is_honoured(
-    client_for: Make, clock: Clock, form: str, config: dict[str, Any]
+    client_for: Make, clock: FakeClock, form: str, config: dict[str, Any]
 ) -> None:
     """Each argument ends up in Set-Cookie (OWASP ASVS 5.0 V3.3 cookie setup)."""
     c = client_for(form, **config)
@@ -129,7 +132,7 @@ def test_bad_configuration_fails_at_startup(kwargs: dict[str, Any]) -> None:
 
 @both_forms
 @both_modes
-def test_max_age_enforced_on_load(client_for: Make, clock: Clock, form: str, mode: str) -> None:
+def test_max_age_enforced_on_load(client_for: Make, clock: FakeClock, form: str, mode: str) -> None:
     """A cookie older than max_age is an empty session (ASVS 5.0 V7.3.1 inactivity)."""
     c = client_for(form, mode, max_age=100)
     c.post("/login", json={"user_id": 1})
@@ -141,7 +144,7 @@ def test_max_age_enforced_on_load(client_for: Make, clock: Clock, form: str, mod
 
 @both_forms
 def test_signature_age_checked_even_if_store_keeps_data(
-    client_for: Make, clock: Clock, form: str
+    client_for: Make, clock: FakeClock, form: str
 ) -> None:
     """The signed timestamp expires the cookie even when the store's clock lags."""
     c = client_for(form, "server", max_age=100, store=MemorySessionStore())  # real-time store
@@ -153,7 +156,7 @@ def test_signature_age_checked_even_if_store_keeps_data(
 @both_forms
 def test_store_ttl_enforced_server_side(client_for: Make, form: str) -> None:
     """The store forgets the session at max_age even if the cookie's clock disagrees."""
-    store_clock = Clock()
+    store_clock = FakeClock()
     c = client_for(form, "server", max_age=100, store=MemorySessionStore(store_clock))
     c.post("/login", json={"user_id": 1})
     store_clock.now += 101
@@ -162,7 +165,7 @@ def test_store_ttl_enforced_server_side(client_for: Make, form: str) -> None:
 
 @both_forms
 @both_modes
-def test_absolute_lifetime(client_for: Make, clock: Clock, form: str, mode: str) -> None:
+def test_absolute_lifetime(client_for: Make, clock: FakeClock, form: str, mode: str) -> None:
     """absolute_max_age ends even an active rolling session (ASVS 5.0 V7.3.2)."""
     c = client_for(form, mode, max_age=100, absolute_max_age=250, rolling=True)
     c.post("/login2", json={"user_id": 1})
@@ -215,7 +218,7 @@ def test_end_other_sessions(client_for: Make, form: str) -> None:
 
 
 @both_forms
-def test_end_other_sessions_client_side(client_for: Make, clock: Clock, form: str) -> None:
+def test_end_other_sessions_client_side(client_for: Make, clock: FakeClock, form: str) -> None:
     """Client-side mode with a revocation store refuses the subject's older cookies."""
     first = client_for(form, revocations=MemoryRevocationStore())
     app = first.app
@@ -229,7 +232,7 @@ def test_end_other_sessions_client_side(client_for: Make, clock: Clock, form: st
 
 
 @both_forms
-def test_login_helper_sets_csrf_and_time(client_for: Make, clock: Clock, form: str) -> None:
+def test_login_helper_sets_csrf_and_time(client_for: Make, clock: FakeClock, form: str) -> None:
     """login() stores the user id, the login time and a fresh CSRF token."""
     c = client_for(form, "server")
     c.post("/put", json={"cart": [1]})

@@ -1,6 +1,6 @@
 """Store fixtures live in ``store_support`` so test modules can import its helpers by a
 unique module name (every test folder has a ``conftest``); the Redis fixtures are
-suite-wide (``tests/redis_support.py``)."""
+suite-wide (``tests/support/redis_server.py``)."""
 
 from store_support import harness
 

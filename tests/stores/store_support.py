@@ -14,18 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import FakeClock
 
 from nexios_auth_di.stores.factory import StoreSet, build_stores
-
-
-class FakeClock:
-    """Unix time that only moves when told to."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -68,7 +59,7 @@ async def _cleanup(harness: Harness) -> None:
 )
 async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     engine: str = request.param
-    clock = FakeClock()
+    clock = FakeClock(time.time())  # Redis keeps TTLs on wall time
     namespace = ""
     config: dict[str, str] = {"stores": engine}
     if engine == "sqlite":

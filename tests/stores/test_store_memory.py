@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store_support import FakeClock
+from support import FakeClock
 
 from nexios_auth_di.stores.memory import (
     ExpiringDict,

@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 import redis
-from redis_support import RedisProcess, free_port
-from store_support import FakeClock, Harness
+from store_support import Harness
+from support import FakeClock
+from support.redis_server import RedisProcess, free_port
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
@@ -132,7 +133,7 @@ def test_bad_settings_are_configuration_errors(url: str, namespace: str) -> None
 
 async def test_namespaces_are_isolated(redis_url: str) -> None:
     """Two apps on one Redis with different namespaces never see each other's revocations."""
-    clock = FakeClock()
+    clock = FakeClock(time.time())
     a = RedisDatabase(redis_url, namespace=f"nxauth-test-{uuid.uuid4().hex[:12]}", clock=clock)
     b = RedisDatabase(redis_url, namespace=f"nxauth-test-{uuid.uuid4().hex[:12]}", clock=clock)
     await RedisRevocationStore(a).revoke_jti("jti", clock() + 5)

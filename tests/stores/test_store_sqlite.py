@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from store_support import FakeClock
+from support import FakeClock
 
 from nexios_auth_di.exceptions import StoreUnavailable
 from nexios_auth_di.stores.protocols import SpendResult

@@ -10,22 +10,12 @@ from typing import Any
 import pytest
 from nexios import NexiosApp
 from nexios.testclient import TestClient
+from support import FakeClock
 
 from nexios_auth_di.exceptions import HTTPAuthError, StoreUnavailable, Throttled
 from nexios_auth_di.http.throttling import LoginThrottle
 from nexios_auth_di.passwords import PasswordService
 from nexios_auth_di.passwords.profiles import TEST_ONLY_CHEAP
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 async def _retry_after(throttle: LoginThrottle, account: str, ip: str) -> int | None:
@@ -38,7 +28,7 @@ async def _retry_after(throttle: LoginThrottle, account: str, ip: str) -> int | 
 
 async def test_account_backoff_doubles_and_is_capped() -> None:
     """After the limit, each further failure doubles the wait, up to max_delay."""
-    clock = FakeClock()
+    clock = FakeClock(time.time())
     t = LoginThrottle(per_account=(3, 300), per_ip=(1000, 300), max_delay=20, clock=clock)
     for _ in range(3):
         assert await _retry_after(t, "alice", "192.0.2.1") is None
@@ -60,7 +50,7 @@ async def test_account_backoff_doubles_and_is_capped() -> None:
 
 async def test_success_resets_account_but_not_ip() -> None:
     """A successful login clears the account's backoff; the IP's failure count remains."""
-    clock = FakeClock()
+    clock = FakeClock(time.time())
     t = LoginThrottle(per_account=(2, 300), per_ip=(3, 300), clock=clock)
     await t.failed("alice", "192.0.2.1")
     await t.failed("alice", "192.0.2.1")
@@ -75,7 +65,7 @@ async def test_success_resets_account_but_not_ip() -> None:
 
 async def test_per_ip_limit_across_accounts() -> None:
     """Spraying many usernames from one IP trips the per-IP backoff; other IPs are fine."""
-    clock = FakeClock()
+    clock = FakeClock(time.time())
     t = LoginThrottle(per_account=(5, 300), per_ip=(4, 300), clock=clock)
     for i in range(4):
         await t.failed(f"user{i}", "198.51.100.7")
@@ -86,7 +76,7 @@ async def test_per_ip_limit_across_accounts() -> None:
 @pytest.mark.parametrize("variant", ["alice", "Alice", " ALICE ", "alice\t"])
 async def test_username_normalised(variant: str) -> None:
     """Case and padding variants share one counter, so they cannot multiply the budget."""
-    clock = FakeClock()
+    clock = FakeClock(time.time())
     t = LoginThrottle(per_account=(2, 300), per_ip=(1000, 300), clock=clock)
     await t.failed("alice", "192.0.2.1")
     await t.failed(variant, "192.0.2.2")
@@ -148,7 +138,7 @@ def _login_app(throttle: LoginThrottle) -> NexiosApp:
 
 def test_known_and_unknown_accounts_throttle_identically() -> None:
     """A throttled login looks the same whether or not the account exists."""
-    clock = FakeClock()
+    clock = FakeClock(time.time())
     throttle = LoginThrottle(per_account=(3, 300), per_ip=(1000, 300), clock=clock)
     answers = {}
     with TestClient(_login_app(throttle)) as client:
@@ -175,7 +165,7 @@ def test_known_and_unknown_accounts_throttle_identically() -> None:
 async def test_real_redis_backoff(redis_url: str) -> None:
     """The same backoff works on a real Redis storage (shared by all workers)."""
     url = redis_url
-    clock = FakeClock()
+    clock = FakeClock(time.time())
     user = "redis-user-" + os.urandom(6).hex()
     t = LoginThrottle(url, per_account=(2, 60), per_ip=(1000, 60), clock=clock)
     await t.failed(user, "192.0.2.1")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from attack_cases import AttackKit, FakeClock
+from support import FakeClock
+from support.attack_cases import AttackKit
 from token_support import AUDIENCE, ISSUER
 
 from nexios_auth_di.stores.memory import MemoryRefreshFamilyStore, MemoryRevocationStore

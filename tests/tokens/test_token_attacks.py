@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from attack_cases import ATTACKS, AttackCase, AttackKit
+from support.attack_cases import ATTACKS, AttackCase, AttackKit
 
 from nexios_auth_di.exceptions import TokenError
 

@@ -6,7 +6,7 @@ import asyncio
 
 import jwt
 import pytest
-from attack_cases import FakeClock
+from support import FakeClock
 from token_support import AUDIENCE, ISSUER
 
 from nexios_auth_di.exceptions import (

@@ -39,22 +39,10 @@ from nexios_auth_di.exceptions import TokenError, TokenReused, TokenRevoked
 from nexios_auth_di.stores.memory import MemoryRefreshFamilyStore, MemoryRevocationStore
 from nexios_auth_di.tokens import TokenService
 from nexios_auth_di.tokens.keys import Key, KeyRing
+from support.clock import EPOCH, FakeClock
 
 DROP = object()  # claims(...) / header(...) value meaning "leave this member out"
 _ALGS = get_default_algorithms()
-
-
-class FakeClock:
-    """A clock tests move by hand: no sleeps, no flakiness."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @functools.cache
@@ -100,7 +88,7 @@ class AttackKit:
         access_ttl: float = 900,
         refresh_ttl: float = 1_209_600,
         leeway: float = 0,
-        now: float = 1_700_000_000.0,
+        now: float = EPOCH,
     ) -> AttackKit:
         keys = _asymmetric_keys()
         ring = KeyRing(
