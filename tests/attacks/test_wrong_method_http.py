@@ -10,6 +10,8 @@ app stays a strict xfail, so the day Nexios fixes it this file says so.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 from http_attack_support import open_client
 from nexios import NexiosApp
 from nexios.dependencies import Depend
+from support.attack_cases import b64
 
 from nexios_auth_di import SimpleUser, current_user, install, login_required
 from nexios_auth_di.backends.jwt import JWTAuthBackend
@@ -54,16 +57,52 @@ def _app(form: str) -> tuple[NexiosApp, str]:
     return app, container.token_service().create_access_token("alice")
 
 
+class RouteDisabled(AssertionError):
+    """The route answered differently after the attacker's request: the Nexios bug."""
+
+
+def _forged(token: str) -> str:
+    """The same header and claims, signed with a key the server does not hold."""
+    head, payload, _sig = token.split(".")
+    sig = hmac.new(secrets.token_bytes(48), f"{head}.{payload}".encode(), hashlib.sha256)
+    return f"{head}.{payload}.{b64(sig.digest())}"
+
+
+def _controls(client: Any, form: str, token: str) -> list[tuple[str, int]]:
+    """Each control row and its status: exactly 401 without or with a forged credential,
+    exactly 200 (and the caller) with the honest token. A bare app has no authentication,
+    so it has only the anonymous row."""
+    rows = [("anonymous", client.get("/me").status_code)]
+    if form == "bare":
+        return rows
+    rows.append(("forged", client.get("/me", headers=_bearer(_forged(token))).status_code))
+    honest = client.get("/me", headers=_bearer(token))
+    rows.append(("honest", honest.status_code))
+    if honest.status_code == 200:
+        assert honest.json() == {"user": "alice"}
+    return rows
+
+
+def _expected(form: str) -> list[tuple[str, int]]:
+    if form == "bare":
+        return [("anonymous", 401)]
+    return [("anonymous", 401), ("forged", 401), ("honest", 200)]
+
+
 def _attack(form: str, method: str) -> None:
     app, token = _app(form)
     with open_client(app) as client:
-        honest = {"Authorization": f"Bearer {token}"} if form != "bare" else {}
-        assert client.get("/me", headers=honest).status_code in (200, 401)  # control row
-        before = client.get("/me", headers=honest).status_code
+        assert _controls(client, form, token) == _expected(form)
         attack = client.request(method, "/me")  # the attacker's request
         assert attack.status_code == 405
         assert "GET" in attack.headers["allow"]
-        assert client.get("/me", headers=honest).status_code == before
+        after = _controls(client, form, token)
+        if after != _expected(form):
+            raise RouteDisabled(f"after one {method}: {after}")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize("method", ["OPTIONS", "POST", "DELETE"])
@@ -73,7 +112,7 @@ def test_wrong_method_does_not_disable_the_route(form: str, method: str) -> None
     _attack(form, method)
 
 
-@pytest.mark.xfail(strict=True, reason=NEXIOS_405)
+@pytest.mark.xfail(strict=True, raises=RouteDisabled, reason=NEXIOS_405)
 @pytest.mark.parametrize("method", ["OPTIONS", "POST"])
 def test_bare_nexios_still_has_the_bug(method: str) -> None:
     """Upstream marker: a bare Nexios 3.12 route is still disabled by one wrong method."""
