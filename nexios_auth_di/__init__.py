@@ -107,6 +107,8 @@ _EXPORTS: dict[str, str] = {
     "Throttled": "exceptions",
     "StoreUnavailable": "exceptions",
     "Conflict": "exceptions",
+    "UsageError": "exceptions",
+    "ContractError": "exceptions",
 }
 
 # kept literal so tools see it; tests/core/test_layout.py checks it matches _EXPORTS
@@ -128,6 +130,7 @@ __all__ = [
     "Check",
     "ConfigurationError",
     "Conflict",
+    "ContractError",
     "DenyAll",
     "EventKind",
     "HTTPAuthError",
@@ -160,6 +163,7 @@ __all__ = [
     "TokenVerifier",
     "UnauthenticatedUser",
     "UnsupportedMediaType",
+    "UsageError",
     "UserRecord",
     "UserRepository",
     "auth_router",
@@ -233,6 +237,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         BadRequest,
         ConfigurationError,
         Conflict,
+        ContractError,
         CSRFFailed,
         HTTPAuthError,
         PayloadTooLarge,
@@ -243,6 +248,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         TokenReused,
         TokenRevoked,
         UnsupportedMediaType,
+        UsageError,
     )
     from nexios_auth_di.http.middleware import AuthenticationMiddleware
     from nexios_auth_di.http.throttling import LoginThrottle, RateLimitMiddleware

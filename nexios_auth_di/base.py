@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from nexios_auth_di.exceptions import ContractError
 from nexios_auth_di.http.asgi import Scope
 
 if TYPE_CHECKING:
@@ -191,7 +192,9 @@ def normalize_result(backend: AuthenticationBackend, result: Any) -> tuple[Any, 
         return None
     if isinstance(result, tuple):
         if len(result) != 2:
-            raise TypeError(f"{type(backend).__name__}.authenticate returned {len(result)} items")
+            raise ContractError(
+                f"{type(backend).__name__}.authenticate returned {len(result)} items"
+            )
         user, kind = result
         if user is None or not is_authenticated(user):
             return None

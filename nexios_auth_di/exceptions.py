@@ -3,7 +3,9 @@
 Every error a request can meet is an ``HTTPAuthError``: it carries the status, a *public*
 detail that is safe to send, the response headers, and a private ``reason`` that goes to
 logs and audit events only. Setup mistakes live on their own branch
-(``ConfigurationError``) because they are the developer's to fix, not the client's.
+(``ConfigurationError``) because they are the developer's to fix, not the client's, and
+so do app bugs met at run time (``UsageError``, ``ContractError``). Nothing else escapes
+the package: ``tests/core/test_layout.py`` refuses a ``raise`` of a builtin exception.
 
 The HTTP errors also subclass Nexios's ``HTTPException``, so an app that never calls
 ``install()`` still answers with the right status instead of a 500.
@@ -22,7 +24,9 @@ __all__ = [
     "CSRFFailed",
     "ConfigurationError",
     "Conflict",
+    "ContractError",
     "HTTPAuthError",
+    "MalformedData",
     "PayloadTooLarge",
     "PermissionDenied",
     "StoreUnavailable",
@@ -31,6 +35,7 @@ __all__ = [
     "TokenReused",
     "TokenRevoked",
     "UnsupportedMediaType",
+    "UsageError",
 ]
 
 
@@ -40,6 +45,23 @@ class AuthError(Exception):
 
 class ConfigurationError(AuthError, ValueError):
     """The app was wired or configured wrongly; raised at setup, never per request."""
+
+
+class UsageError(AuthError, RuntimeError):
+    """A helper called where it cannot work (``login()`` with no ``SessionMiddleware`` in
+    front of the route): a bug in the app, found when that code path runs. Still a
+    ``RuntimeError``, as it always was, so existing handlers keep catching it."""
+
+
+class ContractError(AuthError, TypeError):
+    """App code broke an interface it implements or calls (a backend returning a 3-tuple,
+    something that is neither a ``Request`` nor a scope). Still a ``TypeError``."""
+
+
+class MalformedData(AuthError, ValueError):
+    """Bytes that do not parse (strict JSON, canonical base64url). Internal: the parsing
+    callers turn it into a 400 or a 401. A ``ValueError`` like ``json``'s own errors, so
+    one ``except ValueError`` covers both."""
 
 
 class HTTPAuthError(AuthError, HTTPException):  # type: ignore[misc]  # nexios is untyped here

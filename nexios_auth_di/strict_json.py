@@ -9,18 +9,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from nexios_auth_di.exceptions import MalformedData
+
 __all__ = ["STRICT_DECODER"]
 
 
 def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        raise ValueError("duplicate member name")
+        raise MalformedData("duplicate member name")
     return obj
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise MalformedData(f"{name} is not JSON")
 
 
 #: reused: json.loads(..., object_pairs_hook=...) would build a decoder per call

@@ -102,8 +102,7 @@ class APIKeyBackend(AuthenticationBackend):
             record = await self._service().authenticate(key)
             if record is None:
                 return None
-            assert self._loader is not None
-            owner = await call_loader(self._loader, record.owner)
+            owner = await call_loader(self._owner_loader(), record.owner)
             return None if owner is None else ScopedUser(owner, record.scopes)
         if self._static:
             found = None
@@ -113,8 +112,12 @@ class APIKeyBackend(AuthenticationBackend):
                     found = user
             if found is not None or self._loader is None:
                 return found
-        assert self._loader is not None
-        return await call_loader(self._loader, key)
+        return await call_loader(self._owner_loader(), key)
+
+    def _owner_loader(self) -> Callable[[Any], Any]:
+        if self._loader is None:  # unreachable: __init__ demands one where it is used
+            raise ConfigurationError("APIKeyBackend needs authenticate_func")
+        return self._loader
 
     async def authenticate(self, request: Request, response: Response | None) -> Any:
         return await self.resolve(request.scope, request, response)

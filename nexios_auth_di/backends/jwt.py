@@ -101,10 +101,11 @@ class JWTAuthBackend(AuthenticationBackend):
         if self._service is not None:
             claims = await self._service().verify(token)
             identity = claims["sub"]
-        else:
-            assert self._verifier is not None
+        elif self._verifier is not None:
             claims = self._verifier.verify(token, expected_type="access")
             identity = claims.get("sub", claims.get("user_id"))
+        else:  # unreachable: __init__ sets one of the two
+            raise ConfigurationError("JWTAuthBackend needs secret_key or token_service")
         user = await call_loader(self._loader, identity)
         if user is None:
             raise TokenError("unknown_user")

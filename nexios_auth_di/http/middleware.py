@@ -116,7 +116,8 @@ class AuthenticationMiddleware:
             fix_method_not_allowed(app)
 
     async def _asgi(self, scope: Scope, receive: Any, send: Any) -> None:
-        assert self.app is not None, "constructed without an app: use app.add_middleware"
+        if self.app is None:
+            raise ConfigurationError("AuthenticationMiddleware called as ASGI without an app")
         if not self._handlers_added:
             self._add_handlers(scope.get("base_app"))
         if scope["type"] in ("http", "websocket"):

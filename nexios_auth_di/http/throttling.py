@@ -20,6 +20,7 @@ import fnmatch
 import hashlib
 import inspect
 import json
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -36,6 +37,8 @@ from nexios_auth_di.http.asgi import client_ip, trusted_networks  # client_ip: r
 __all__ = ["LoginThrottle", "RateLimitMiddleware", "client_ip", "make_storage"]
 
 KeyFunc = Callable[[Mapping[str, Any]], str | Awaitable[str]]
+
+logger = logging.getLogger("nexios_auth_di.throttling")
 
 
 def make_storage(storage: Storage | str) -> Storage:
@@ -58,6 +61,19 @@ def make_storage(storage: Storage | str) -> Storage:
     if not isinstance(made, Storage):  # pragma: no cover - defensive
         raise ConfigurationError(f"{storage!r} is not an async storage")
     return made
+
+
+def _outage_errors(storage: Storage) -> tuple[type[Exception], ...]:
+    """What a storage outage raises: ``limits``' ``StorageError`` (storages built by
+    ``make_storage`` wrap their errors) and the storage's own driver errors (an unwrapped
+    storage passed in). Anything else is a bug and must surface as one, not as a 503.
+
+    Used as ``except _outage_errors(storage):``, so it only runs once something was raised.
+    """
+    from limits.errors import StorageError
+
+    own = storage.base_exceptions
+    return (StorageError, *(own if isinstance(own, tuple) else (own,)))
 
 
 def _digest(*parts: str) -> str:
@@ -114,7 +130,8 @@ class RateLimitMiddleware:
         self.methods = frozenset(m.upper() for m in methods) if methods is not None else None
         self.key_func = key_func
         self.trusted = trusted_networks(trusted_proxies)
-        self.limiter = MovingWindowRateLimiter(make_storage(storage or storage_uri))
+        self.storage = make_storage(storage or storage_uri)
+        self.limiter = MovingWindowRateLimiter(self.storage)
 
     def selects(self, path: str, method: str) -> bool:
         """True when this request is subject to the limit."""
@@ -142,7 +159,8 @@ class RateLimitMiddleware:
             if await self.limiter.hit(self.item, ident):
                 return None
             stats = await self.limiter.get_window_stats(self.item, ident)
-        except Exception:
+        except _outage_errors(self.storage):
+            logger.warning("rate-limit storage failed; answering 503", exc_info=True)
             return StoreUnavailable("rate_limit_storage")
         return Throttled(stats.reset_time - time.time(), reason="rate_limited")
 
@@ -234,7 +252,8 @@ class LoginThrottle:
         keys = [f"{self._prefix}/{h}/until" for h, _ in self._subjects(account, ip)]
         try:
             values = await asyncio.gather(*(self.storage.get(k) for k in keys))
-        except Exception as exc:
+        except _outage_errors(self.storage) as exc:
+            logger.warning("login-throttle storage failed; answering 503", exc_info=True)
             raise StoreUnavailable("login_throttle_storage") from exc
         wait = max(v / 1000.0 for v in values) - self.clock()
         if wait > 0:
@@ -258,7 +277,8 @@ class LoginThrottle:
                 until_key = f"{self._prefix}/{digest}/until"
                 await self.storage.clear(until_key)
                 await self.storage.incr(until_key, keep, amount=int((now + delay) * 1000))
-        except Exception as exc:
+        except _outage_errors(self.storage) as exc:
+            logger.warning("login-throttle storage failed; answering 503", exc_info=True)
             raise StoreUnavailable("login_throttle_storage") from exc
 
     async def succeeded(self, account: str, ip: str) -> None:
@@ -267,5 +287,6 @@ class LoginThrottle:
         try:
             await self.storage.clear(f"{self._prefix}/{digest}/n")
             await self.storage.clear(f"{self._prefix}/{digest}/until")
-        except Exception as exc:
+        except _outage_errors(self.storage) as exc:
+            logger.warning("login-throttle storage failed; answering 503", exc_info=True)
             raise StoreUnavailable("login_throttle_storage") from exc

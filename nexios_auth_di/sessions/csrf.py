@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from nexios_auth_di.exceptions import BadRequest, CSRFFailed
+from nexios_auth_di.exceptions import BadRequest, ContractError, CSRFFailed, UsageError
 from nexios_auth_di.http.asgi import SAFE_METHODS, header, is_safe_method, method
 
 __all__ = [
@@ -37,7 +37,7 @@ def scope_of(request_or_scope: Any) -> MutableMapping[str, Any]:
     """Accept a Nexios ``Request`` (anything with ``.scope``) or an ASGI scope dict."""
     scope = request_or_scope if isinstance(request_or_scope, dict) else request_or_scope.scope
     if not isinstance(scope, dict):
-        raise TypeError("expected a Request or an ASGI scope")
+        raise ContractError("expected a Request or an ASGI scope")
     return scope
 
 
@@ -50,7 +50,7 @@ def csrf_token(request_or_scope: Any) -> str:
     """The session's CSRF token, created (and saved with the session) if missing."""
     session = _session(scope_of(request_or_scope))
     if session is None:
-        raise RuntimeError("csrf_token() needs SessionMiddleware in front of the route")
+        raise UsageError("csrf_token() needs SessionMiddleware in front of the route")
     token = session.get(CSRF_SESSION_KEY)
     if not isinstance(token, str) or not token:
         token = rotate_csrf_token(session)

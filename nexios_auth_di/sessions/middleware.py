@@ -26,7 +26,7 @@ from typing import Any
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from nexios.http.response import JSONResponse
 
-from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError
+from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError, UsageError
 from nexios_auth_di.http.asgi import cookie
 from nexios_auth_di.sessions.cookies import MAX_COOKIE_BYTES, CookieSpec, Session
 from nexios_auth_di.sessions.csrf import MW_SCOPE_KEY, rotate_csrf_token, scope_of
@@ -248,7 +248,7 @@ def _parts(request_or_scope: Any) -> tuple[SessionMiddleware, Session]:
     scope = scope_of(request_or_scope)
     mw, session = scope.get(MW_SCOPE_KEY), scope.get("session")
     if not isinstance(mw, SessionMiddleware) or not isinstance(session, Session):
-        raise RuntimeError("SessionMiddleware must run in front of this route")
+        raise UsageError("SessionMiddleware must run in front of this route")
     return mw, session
 
 

@@ -42,6 +42,7 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from nexios_auth_di.exceptions import ConfigurationError
 from nexios_auth_di.stores.memory import ExpiringDict
 from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
 
@@ -66,7 +67,7 @@ class CachedRevocationStore:
         clock: Callable[[], float] | None = None,
     ) -> None:
         if not max_staleness > 0 or reconnect_delay < 0:
-            raise ValueError("max_staleness must be > 0 and reconnect_delay >= 0")
+            raise ConfigurationError("max_staleness must be > 0 and reconnect_delay >= 0")
         self._inner, self._db = inner, db
         self.max_staleness = float(max_staleness)
         self.heartbeat = self.max_staleness / 4

@@ -20,7 +20,7 @@ from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.api_jws import PyJWS
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
-from nexios_auth_di.exceptions import ConfigurationError, TokenError
+from nexios_auth_di.exceptions import ConfigurationError, MalformedData, TokenError
 from nexios_auth_di.strict_json import STRICT_DECODER
 from nexios_auth_di.tokens.keys import Key, KeyRing
 
@@ -40,7 +40,7 @@ def _json_object(data: bytes) -> dict[str, Any]:
     """Parse a JSON object, refusing duplicate names and NaN/Infinity anywhere in it."""
     value = _DECODER.decode(data.decode("utf-8"))
     if type(value) is not dict:
-        raise ValueError("not a JSON object")
+        raise MalformedData("not a JSON object")
     return value
 
 
@@ -76,7 +76,7 @@ def _b64(segment: str) -> bytes:
     """
     data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     if base64.urlsafe_b64encode(data).rstrip(b"=") != segment.encode("ascii"):
-        raise ValueError("non-canonical base64url")
+        raise MalformedData("non-canonical base64url")
     return data
 
 
