@@ -1,16 +1,375 @@
-"""Settings and shipped profiles (filled in by the next commit)."""
+"""Typed settings: the one source of defaults, validated once when the container loads.
+
+``container.config`` stays dependency-injector's ``Configuration`` (YAML, dicts, env
+interpolation); ``container.settings()`` turns it into frozen dataclasses. Every default
+the library uses lives in the fields below, and every bad value fails at start-up with one
+line naming the key (``jwt.access_ttl must be a positive integer, got -1``). Services
+receive these sections; none of them carries a default of its own.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from nexios_auth_di.exceptions import ConfigurationError
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
+PROFILES = ("development", "testing", "production")
+BACKENDS = ("jwt", "session", "api_key")
+ENGINES = ("memory", "sqlite", "redis")
+SAMESITE = ("strict", "lax", "none")
+LOGIN_MODES = ("tokens", "session", "both")
+MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
+DAY = 24 * 3600
 
 
 def profile_path(name: str) -> str:
-    """The path of a shipped profile (``development``, ``testing``, ``production``)."""
+    """Path of a shipped profile, for ``container.config.from_yaml(profile_path(name))``.
+
+    The profiles ship inside the package, so this works from any working directory.
+    """
+    if name not in PROFILES:
+        raise ConfigurationError(f"unknown profile {name!r}: choose one of {', '.join(PROFILES)}")
     return str(PROFILES_DIR / f"{name}.yaml")
 
 
+@dataclass(frozen=True, slots=True)
+class JWTSettings:
+    secret_key: str | None = None
+    keys: tuple[Mapping[str, Any], ...] = ()
+    active_kid: str | None = None
+    kid: str | None = None
+    algorithm: str = "HS256"
+    issuer: str | None = None
+    audience: str | None = None
+    access_ttl: int = 900  # 15 minutes: short enough that revocation is a backstop
+    refresh_ttl: int = 14 * DAY
+    refresh_absolute_ttl: int = 30 * DAY  # RFC 9700 §4.14.2: a login cannot live forever
+    leeway: float = 0.0
+    header: str = "Authorization"
+    prefix: str = "Bearer"
+    cache_size: int = 4096
+
+    def key_config(self) -> dict[str, Any]:
+        """The mapping ``KeyRing.from_config`` reads."""
+        return {
+            "secret_key": self.secret_key,
+            "keys": list(self.keys),
+            "active_kid": self.active_kid,
+            "kid": self.kid,
+            "algorithm": self.algorithm,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettings:
+    secret_key: str | None = None
+    max_age: int = 14 * DAY
+    cookie_name: str = "session"
+    user_key: str = "user_id"
+    csrf: bool = True
+    secure: bool = True
+    samesite: str = (
+        "lax"  # Lax keeps top-level links from other sites logged in; CSRF tokens cover the rest
+    )
+    host_prefix: bool = False
+    server_side: bool = True
+    login_url: str | None = None
+    websocket_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class APIKeySettings:
+    header: str = "X-API-Key"
+    prefix: str = "nxa"
+    default_ttl: int | None = 90 * DAY  # None: keys never expire unless asked (explicit opt-in)
+    max_ttl: int = 10 * 365 * DAY
+    max_per_user: int = 100
+    revoke_on_password_change: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    sqlite_path: str = "nexios_auth.sqlite3"
+    redis_url: str | None = None
+    namespace: str = "nxauth"
+    revocation_cache: bool = False
+    revocation_max_staleness: float = 1.0
+    redis_socket_timeout: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordSettings:
+    profile: str = "rfc9106_low_memory"
+    min_length: int = 8
+    max_concurrency: int | None = None  # None: one hash per core
+    queue_depth: int = 64  # hashes waiting beyond this answer 503 at once (load shedding)
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleSettings:
+    storage: str | None = None  # None: follows the stores (memory, sqlite or redis)
+    per_account: tuple[int, int] = (5, 300)
+    per_ip: tuple[int, int] = (20, 300)
+    per_account_ip: tuple[int, int] = (5, 300)
+    register_per_ip: tuple[int, int] = (10, 3600)
+    base_delay: float = 1.0
+    max_delay: float = 900.0
+    trusted_proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSettings:
+    login_mode: str = "tokens"  # tokens | session | both
+    body_limit: int = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
-    """Placeholder."""
+    """Everything configurable, with its default. Build with ``Settings.load(mapping)``."""
+
+    profile: str | None = None
+    backends: tuple[str, ...] = ("jwt",)
+    stores: str = "memory"
+    jwt: JWTSettings = field(default_factory=JWTSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    api_key: APIKeySettings = field(default_factory=APIKeySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    routes: RouteSettings = field(default_factory=RouteSettings)
+
+    @classmethod
+    def load(cls, raw: Mapping[str, Any] | None) -> Settings:
+        """Parse and validate ``raw`` (``container.config()``); raise one clear error."""
+        settings: Settings = _build(cls, raw or {}, "")
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Cross-field rules; each failure names the key and what to do."""
+        if self.profile is not None and self.profile not in PROFILES:
+            _fail("profile", f"must be one of {', '.join(PROFILES)}, got {self.profile!r}")
+        if not self.backends or any(b not in BACKENDS for b in self.backends):
+            _fail(
+                "backends",
+                f"must be a non-empty list drawn from {BACKENDS}, got {list(self.backends)!r}",
+            )
+        if self.stores not in ENGINES:
+            _fail("stores", f"unknown engine {self.stores!r}: choose one of {', '.join(ENGINES)}")
+        if self.stores == "redis" and not self.store.redis_url:
+            _fail("store.redis_url", "is not set (stores: redis)")
+        if self.store.revocation_cache and self.stores != "redis":
+            _fail("store.revocation_cache", 'needs stores "redis" (it follows Redis pub/sub)')
+        if self.routes.login_mode not in LOGIN_MODES:
+            _fail("routes.login_mode", f"must be one of {', '.join(LOGIN_MODES)}")
+        if self.session.samesite not in SAMESITE:
+            _fail("session.samesite", f"must be one of {', '.join(SAMESITE)}")
+        if self.session.samesite == "none" and not self.session.secure:
+            _fail(
+                "session.samesite", "none needs session.secure: true (browsers drop it otherwise)"
+            )
+        if self.session.host_prefix and not self.session.secure:
+            _fail("session.host_prefix", "needs session.secure: true (RFC 6265bis __Host-)")
+        for key in (
+            "jwt.access_ttl",
+            "jwt.refresh_ttl",
+            "jwt.refresh_absolute_ttl",
+            "session.max_age",
+            "jwt.cache_size",
+            "passwords.min_length",
+            "api_key.max_ttl",
+            "api_key.max_per_user",
+            "passwords.queue_depth",
+        ):
+            if self._get(key) <= 0:
+                _fail(key, f"must be positive, got {self._get(key)}")
+        if self.api_key.default_ttl is not None and self.api_key.default_ttl <= 0:
+            _fail("api_key.default_ttl", "must be positive, or null for keys that never expire")
+        for key in (
+            "throttle.per_account",
+            "throttle.per_ip",
+            "throttle.per_account_ip",
+            "throttle.register_per_ip",
+        ):
+            limit, window = self._get(key)
+            if limit < 1 or window < 1:
+                _fail(key, f"must be [attempts >= 1, seconds >= 1], got {[limit, window]}")
+        if "jwt" in self.backends and not self.jwt.secret_key and not self.jwt.keys:
+            _fail("jwt.secret_key", "(or jwt.keys) is not set" + _env_hint("jwt.secret_key"))
+        _check_secret("jwt.secret_key", self.jwt.secret_key)
+        if "session" in self.backends and self.session.secret_key is not None:
+            _check_secret("session.secret_key", self.session.secret_key)
+        if self.profile == "production":
+            self._validate_production()
+
+    def _validate_production(self) -> None:
+        if not self.session.secure:
+            _fail("session.secure", "must be true with the production profile")
+        shipped = shipped_secrets()
+        for key in ("jwt.secret_key", "session.secret_key"):
+            value = self._get(key)
+            if value and value in shipped:
+                _fail(
+                    key,
+                    "is a secret published in a shipped profile: generate your own "
+                    "(nexios-auth gen-secret, or python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))')",
+                )
+
+    def dev_secrets_in_use(self) -> list[tuple[str, str | None]]:
+        """``(key, env var)`` for each secret that is a shipped, public fallback."""
+        shipped = shipped_secrets()
+        found = []
+        for key in ("jwt.secret_key", "session.secret_key"):
+            value = self._get(key)
+            if value and value in shipped:
+                found.append((key, shipped[value]))
+        return found
+
+    def _get(self, dotted: str) -> Any:
+        value: Any = self
+        for part in dotted.split("."):
+            value = getattr(value, part)
+        return value
+
+
+def _fail(key: str, message: str) -> None:
+    raise ConfigurationError(f"{key} {message}")
+
+
+def _check_secret(key: str, value: str | None) -> None:
+    if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+        _fail(key, f"is shorter than {MIN_SECRET_BYTES} bytes" + _env_hint(key))
+
+
+def _env_hint(key: str) -> str:
+    env = {
+        "jwt.secret_key": "NEXIOS_AUTH_JWT_SECRET",
+        "session.secret_key": "NEXIOS_AUTH_SESSION_SECRET",
+    }.get(key)
+    return (
+        (
+            f": set {env} (generate one with `nexios-auth gen-secret`, or python -c "
+            "'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+        if env
+        else ""
+    )
+
+
+_FALLBACK = re.compile(r"\$\{(\w+):([^}]+)\}")
+_LITERAL = re.compile(r"^\s*secret_key:\s*([^\s$#][^\s#]*)\s*(?:#.*)?$", re.M)
+
+
+@cache
+def shipped_secrets() -> dict[str, str | None]:
+    """Every secret written in a shipped profile -> the env var that should replace it.
+
+    These are public (they are in the package), so production refuses them and other
+    profiles warn when one is in use.
+    """
+    found: dict[str, str | None] = {}
+    for name in PROFILES:
+        text = (PROFILES_DIR / f"{name}.yaml").read_text()
+        for env, default in _FALLBACK.findall(text):
+            if "SECRET" in env:
+                found[default] = env
+        for literal in _LITERAL.findall(text):
+            found.setdefault(literal, None)
+    return found
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+
+def _build(cls: type[Any], raw: Any, prefix: str) -> Any:
+    where = prefix.rstrip(".") or "config"
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{where} must be a mapping, got {type(raw).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(map(str, raw)) - names)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown setting {prefix}{unknown[0]}: known keys are {', '.join(sorted(names))}"
+        )
+    values: dict[str, Any] = {}
+    for name in names:
+        if name not in raw or (raw[name] is None and _is_section(hints[name])):
+            continue
+        values[name] = _coerce(hints[name], raw[name], f"{prefix}{name}")
+    return cls(**values)
+
+
+def _is_section(hint: Any) -> bool:
+    return dataclasses.is_dataclass(hint)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _build(hint, value, key + ".")
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(options[0], value, key)
+    if origin is tuple:
+        args = get_args(hint)
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            if args[-1] is Ellipsis and isinstance(value, str) and key == "backends":
+                value = [value]
+            else:
+                raise ConfigurationError(f"{key} must be a list, got {value!r}")
+        if args[-1] is Ellipsis:
+            return tuple(_coerce(args[0], v, key) for v in value)
+        if len(value) != len(args):
+            raise ConfigurationError(f"{key} must be a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(a, v, key) for a, v in zip(args, value, strict=True))
+    if hint is Mapping[str, Any] or origin is Mapping:
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(f"{key} entries must be mappings, got {value!r}")
+        return dict(value)
+    return _scalar(hint, value, key)
+
+
+def _scalar(hint: Any, value: Any, key: str) -> Any:
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in (
+            "true",
+            "false",
+            "1",
+            "0",
+            "yes",
+            "no",
+        ):
+            return value.strip().lower() in ("true", "1", "yes")
+        raise ConfigurationError(f"{key} must be true or false, got {value!r}")
+    if hint is int or hint is float:
+        if isinstance(value, bool):
+            raise ConfigurationError(f"{key} must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{key} must be a number, got {value!r}") from None
+        if hint is int:
+            if number != int(number):
+                raise ConfigurationError(f"{key} must be a whole number, got {value!r}")
+            return int(number)
+        return number
+    if hint is str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigurationError(f"{key} must be a string, got {value!r}")
+        text = str(value)
+        return text.strip().lower() if key in ("stores", "session.samesite") else text
+    return value

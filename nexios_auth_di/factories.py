@@ -11,64 +11,51 @@ from typing import Any
 
 from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend
+from nexios_auth_di.config import Settings
 from nexios_auth_di.exceptions import ConfigurationError
 
-__all__ = [
-    "attribute",
-    "build_api_key_service",
-    "build_backends",
-    "build_event_sink",
-    "build_key_ring",
-    "build_login_throttle",
-    "build_password_service",
-    "build_stores",
-    "build_token_service",
-]
 
-BACKEND_NAMES = ("jwt", "session", "api_key")
+def load_settings(raw: Mapping[str, Any] | None) -> Settings:
+    return Settings.load(raw)
 
 
 def attribute(obj: Any, name: str) -> Any:
     return getattr(obj, name)
 
 
-def _section(config: Any, name: str) -> Mapping[str, Any]:
-    value = config.get(name) if isinstance(config, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
-
-
-def build_stores(config: Mapping[str, Any], clock: Callable[[], float]) -> Any:
+def build_stores(settings: Settings, clock: Callable[[], float]) -> Any:
     from nexios_auth_di.stores.factory import build_stores as build
 
-    store = _section(config, "store")
+    store = settings.store
     return build(
         {
-            "stores": config.get("stores", "memory"),
-            "sqlite_path": store.get("sqlite_path"),
-            "redis_url": store.get("redis_url"),
-            "namespace": store.get("namespace", "nxauth"),
-            "revocation_cache": store.get("revocation_cache", False),
-            "revocation_max_staleness": store.get("revocation_max_staleness"),
+            "stores": settings.stores,
+            "sqlite_path": store.sqlite_path,
+            "redis_url": store.redis_url,
+            "namespace": store.namespace,
+            "revocation_cache": store.revocation_cache,
+            "revocation_max_staleness": store.revocation_max_staleness,
+            "redis_socket_timeout": store.redis_socket_timeout,
         },
         clock=clock,
     )
 
 
-def build_key_ring(jwt: Mapping[str, Any] | None) -> Any:
+def build_key_ring(settings: Settings) -> Any:
     from nexios_auth_di.tokens.keys import KeyRing
 
-    jwt = jwt or {}
-    if not jwt.get("secret_key") and not jwt.get("keys"):
+    if not settings.jwt.secret_key and not settings.jwt.keys:
         raise ConfigurationError(
-            "jwt.secret_key (or jwt.keys) is not set: load a profile from containers/ or "
+            "jwt.secret_key (or jwt.keys) is not set: load a profile "
+            "(container.config.from_yaml(profile_path('development'))) or "
             "container.config.from_dict({'jwt': {'secret_key': ...}})"
         )
-    return KeyRing.from_config(jwt)
+    return KeyRing.from_config(settings.jwt.key_config())
 
 
 def build_token_service(
     key_ring: Any,
-    jwt: Mapping[str, Any] | None,
+    settings: Settings,
     *,
     revocations: Any,
     families: Any,
@@ -76,60 +63,56 @@ def build_token_service(
 ) -> Any:
     from nexios_auth_di.tokens.service import TokenService
 
-    jwt = jwt or {}
+    jwt = settings.jwt
     return TokenService(
         key_ring,
         revocations=revocations,
         families=families,
-        issuer=jwt.get("issuer"),
-        audience=jwt.get("audience"),
-        access_ttl=int(jwt.get("access_ttl", 900)),
-        refresh_ttl=int(jwt.get("refresh_ttl", 14 * 24 * 3600)),
-        leeway=float(jwt.get("leeway", 0)),
+        issuer=jwt.issuer,
+        audience=jwt.audience,
+        access_ttl=jwt.access_ttl,
+        refresh_ttl=jwt.refresh_ttl,
+        leeway=jwt.leeway,
         clock=clock,
-        cache_size=int(jwt.get("cache_size", 4096)),
+        cache_size=jwt.cache_size,
     )
 
 
-def build_password_service(passwords: Mapping[str, Any] | None) -> Any:
+def build_password_service(settings: Settings) -> Any:
     from nexios_auth_di.passwords.profiles import profile_by_name
     from nexios_auth_di.passwords.service import PasswordService
 
-    passwords = passwords or {}
+    passwords = settings.passwords
     return PasswordService(
-        profile_by_name(str(passwords.get("profile", "rfc9106_low_memory"))),
-        min_length=int(passwords.get("min_length", 8)),
+        profile_by_name(passwords.profile),
+        min_length=passwords.min_length,
     )
 
 
-def build_api_key_service(
-    store: Any, api_key: Mapping[str, Any] | None, clock: Callable[[], float]
-) -> Any:
+def build_api_key_service(store: Any, settings: Settings, clock: Callable[[], float]) -> Any:
     from nexios_auth_di.apikeys.service import APIKeyService
 
-    return APIKeyService(store, prefix=str((api_key or {}).get("prefix", "nxa")), clock=clock)
+    return APIKeyService(store, prefix=settings.api_key.prefix, clock=clock)
 
 
-def build_login_throttle(config: Mapping[str, Any], clock: Callable[[], float]) -> Any:
+def build_login_throttle(settings: Settings, clock: Callable[[], float]) -> Any:
     """Login throttle on ``throttle.storage``; defaults to Redis when the stores are Redis,
     so every worker counts the same attempts."""
     from nexios_auth_di.http.throttling import LoginThrottle
 
-    throttle = _section(config, "throttle")
-    storage = throttle.get("storage")
+    throttle = settings.throttle
+    storage = throttle.storage
     if not storage:
-        redis_url = _section(config, "store").get("redis_url")
-        storage = redis_url if config.get("stores") == "redis" and redis_url else "memory://"
-    per_account = throttle.get("per_account") or (5, 300)
-    per_ip = throttle.get("per_ip") or (20, 300)
+        redis_url = settings.store.redis_url
+        storage = redis_url if settings.stores == "redis" and redis_url else "memory://"
     return LoginThrottle(
-        str(storage),
-        per_account=(int(per_account[0]), int(per_account[1])),
-        per_ip=(int(per_ip[0]), int(per_ip[1])),
-        base_delay=float(throttle.get("base_delay", 1.0)),
-        max_delay=float(throttle.get("max_delay", 900.0)),
+        storage,
+        per_account=throttle.per_account,
+        per_ip=throttle.per_ip,
+        base_delay=throttle.base_delay,
+        max_delay=throttle.max_delay,
         clock=clock,
-        namespace=str(_section(config, "store").get("namespace") or "nxauth"),
+        namespace=settings.store.namespace,
     )
 
 
@@ -140,56 +123,45 @@ def build_event_sink() -> Any:
 
 
 def build_backends(
-    config: Mapping[str, Any],
+    settings: Settings,
     *,
     loader: Callable[[], Callable[[Any], Any]],
     token_service: Callable[[], Any],
     api_key_service: Callable[[], Any],
 ) -> list[AuthenticationBackend]:
-    """Build the ordered backends named by ``config.backends``."""
+    """Build the ordered backends named by ``settings.backends``."""
     from nexios_auth_di.backends import APIKeyBackend, JWTAuthBackend, SessionAuthBackend
-
-    names = config.get("backends") or []
-    if isinstance(names, str):
-        names = [names]
-    unknown = [n for n in names if n not in BACKEND_NAMES]
-    if unknown or not names:
-        raise ConfigurationError(
-            f"backends must be a non-empty list drawn from {BACKEND_NAMES}, got {names!r}"
-        )
 
     async def load(identity: Any) -> Any:
         # looked up per call: container.user_loader.override(...) applies immediately
         return await call_loader(loader(), identity)
 
     built: list[AuthenticationBackend] = []
-    for name in names:
+    for name in settings.backends:
         if name == "jwt":
-            jwt = _section(config, "jwt")
             token_service()  # build now: a missing secret fails at install, not per request
             built.append(
                 JWTAuthBackend(
                     authenticate_func=load,
                     token_service=token_service,
-                    token_prefix=str(jwt.get("prefix", "Bearer")),
-                    auth_header_name=str(jwt.get("header", "Authorization")),
+                    token_prefix=settings.jwt.prefix,
+                    auth_header_name=settings.jwt.header,
                 )
             )
         elif name == "session":
-            session = _section(config, "session")
+            session = settings.session
             built.append(
                 SessionAuthBackend(
                     authenticate_func=load,
-                    user_key=str(session.get("user_key", "user_id")),
-                    csrf=bool(session.get("csrf", True)),
-                    cookie_name=str(session.get("cookie_name", "session")),
+                    user_key=session.user_key,
+                    csrf=session.csrf,
+                    cookie_name=session.cookie_name,
                 )
             )
         else:
-            api_key = _section(config, "api_key")
             built.append(
                 APIKeyBackend(
-                    key_name=str(api_key.get("header", "X-API-Key")),
+                    key_name=settings.api_key.header,
                     authenticate_func=load,
                     service=api_key_service,
                 )

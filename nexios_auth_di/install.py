@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from nexios_auth_di.config import Settings
 from nexios_auth_di.container import AuthContainer
 from nexios_auth_di.decorator import REQUIREMENTS_ATTR
 from nexios_auth_di.exceptions import ConfigurationError
@@ -24,6 +25,36 @@ __all__ = ["document", "install"]
 logger = logging.getLogger("nexios_auth_di")
 
 INSTALLED_FLAG = "nexios_auth_di.installed"
+
+
+def _check_settings(app: Any, container: Any) -> Settings:
+    """Validate the config once, refuse debug mode in production, and say loudly when a
+    public dev-only secret is in use (anyone can forge tokens with it)."""
+    try:
+        settings: Settings = container.settings()
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # dependency-injector's own errors (strict config, bad YAML)
+        raise ConfigurationError(f"could not load the auth config: {exc}") from exc
+    if getattr(app, "debug", False):
+        if settings.profile == "production":
+            raise ConfigurationError(
+                "the app runs in debug mode with the production profile: "
+                "NexiosApp(debug=False) (debug pages show local variables and headers)"
+            )
+        logger.warning(
+            "NexiosApp runs in debug mode: error pages show stack traces, local variables "
+            "and request headers. Use NexiosApp(debug=False) outside development."
+        )
+    if settings.profile != "testing":
+        for key, env in settings.dev_secrets_in_use():
+            logger.warning(
+                "%s is a PUBLIC dev-only fallback secret shipped with this package: anyone "
+                "can forge credentials with it. Set %s before exposing this app.",
+                key,
+                env or "your own secret",
+            )
+    return settings
 
 
 def _check_container(container: Any) -> list[Any]:
@@ -45,27 +76,27 @@ def _check_container(container: Any) -> list[Any]:
 
 def _add_sessions(app: Any, container: Any, backends: list[Any]) -> None:
     """Sessions for the session backend: server-side by default (logout really ends
-    them), configured from ``config.session``. Without ``session.secret_key`` the app is
+    them), configured from ``settings.session``. Without ``session.secret_key`` the app is
     expected to add its own ``SessionMiddleware``."""
     if not any(getattr(b, "name", None) == "session" for b in backends):
         return
-    cfg = container.config.session() or {}
-    if not cfg.get("secret_key"):
+    cfg = container.settings().session
+    if not cfg.secret_key:
         logger.info("session backend without session.secret_key: add SessionMiddleware yourself")
         return
     from nexios_auth_di.sessions.middleware import SessionMiddleware
 
     app.wrap_asgi(
         SessionMiddleware,
-        secret_key=cfg["secret_key"],
-        max_age=int(cfg.get("max_age", 14 * 24 * 3600)),
-        secure=bool(cfg.get("secure", True)),
+        secret_key=cfg.secret_key,
+        max_age=cfg.max_age,
+        secure=cfg.secure,
         httponly=True,
-        samesite=cfg.get("samesite", "lax"),
-        cookie_name=str(cfg.get("cookie_name", "session")),
-        host_prefix=bool(cfg.get("host_prefix", False)),
-        user_key=str(cfg.get("user_key", "user_id")),
-        store=container.session_store() if cfg.get("server_side", True) else None,
+        samesite=cfg.samesite,
+        cookie_name=cfg.cookie_name,
+        host_prefix=cfg.host_prefix,
+        user_key=cfg.user_key,
+        store=container.session_store() if cfg.server_side else None,
         revocations=container.revocation_store(),
         clock=container.clock(),
     )
@@ -94,6 +125,7 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     """
     if app.state.get(INSTALLED_FLAG):
         raise ConfigurationError("install() was already called on this app")
+    _check_settings(app, container)
     backends = _check_container(container)
     _check_policies(app, container)
     app.wrap_asgi(AuthMiddleware, container=container, eager=eager)

@@ -28,6 +28,7 @@ __all__ = [
 
 #: a complete config for tests: memory stores, cheap hashing, a 32-byte+ secret
 TESTING_CONFIG: dict[str, Any] = {
+    "profile": "testing",
     "backends": ["jwt", "session", "api_key"],
     "jwt": {"secret_key": "testing-secret-key-not-for-production-0123456789"},
     "session": {"secret_key": "testing-session-key-not-for-production-0123456789"},

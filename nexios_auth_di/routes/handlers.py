@@ -293,11 +293,11 @@ class AuthRoutes:
 
 
 def _configured_mode(container: Any, login_mode: str | None) -> str:
-    routes = (container.config() or {}).get("routes") or {}
-    mode = login_mode or routes.get("login_mode") or "tokens"
+    settings = container.settings()
+    mode = login_mode or settings.routes.login_mode
     if mode not in MODES:
         raise ConfigurationError(f"routes.login_mode must be one of {MODES}, got {mode!r}")
-    backends = (container.config() or {}).get("backends") or []
+    backends = settings.backends
     if mode != "tokens" and "session" not in backends:
         raise ConfigurationError(f"login_mode {mode!r} needs 'session' in config.backends")
     if mode != "session" and "jwt" not in backends:

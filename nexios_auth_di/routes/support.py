@@ -11,9 +11,8 @@ from nexios.routing import Route
 
 from nexios_auth_di.events import AuthEvent, EventKind
 from nexios_auth_di.exceptions import PermissionDenied
-from nexios_auth_di.http.asgi import header
+from nexios_auth_di.http.asgi import after_scheme, client_ip, header
 from nexios_auth_di.http.compat import safe_handle
-from nexios_auth_di.http.throttling import client_ip
 from nexios_auth_di.sessions.csrf import MW_SCOPE_KEY
 
 __all__ = [
@@ -59,8 +58,7 @@ async def emit(
 
 def caller_ip(container: Any, scope: Mapping[str, Any]) -> str:
     """The client address, trusting forwarded headers only from configured proxies."""
-    throttle = container.config.throttle() or {}
-    return client_ip(scope, trusted_proxies=throttle.get("trusted_proxies") or ())
+    return client_ip(scope, trusted_proxies=container.settings().throttle.trusted_proxies)
 
 
 def subject_of(user: Any) -> str:
@@ -84,16 +82,10 @@ def bearer_token(container: Any, scope: Mapping[str, Any]) -> str | None:
     """The raw access token this request authenticated with, if it used one."""
     if scope.get("auth") != "jwt":
         return None
-    jwt = container.config.jwt() or {}
-    raw = header(dict(scope), str(jwt.get("header", "Authorization")).lower().encode("latin-1"))
-    if raw is None:
-        return None
-    prefix = str(jwt.get("prefix", "Bearer"))
-    if prefix:
-        if raw[: len(prefix) + 1].lower() != prefix.lower() + " ":
-            return None
-        raw = raw[len(prefix) + 1 :]
-    return raw.strip() or None
+    jwt = container.settings().jwt
+    raw = header(scope, jwt.header.lower().encode("latin-1"))
+    token = None if raw is None else after_scheme(raw, jwt.prefix)
+    return token or None
 
 
 def sessions_active(scope: Mapping[str, Any]) -> bool:
@@ -105,9 +97,8 @@ def session_user(container: Any, scope: Mapping[str, Any]) -> Any:
     """The user id stored in this request's session, if any."""
     if not sessions_active(scope):
         return None
-    cfg = container.config.session() or {}
     session = scope["session"]
-    return session.get(str(cfg.get("user_key", "user_id")))
+    return session.get(container.settings().session.user_key)
 
 
 def token_pair(tokens: Any, subject: str) -> dict[str, Any]:
