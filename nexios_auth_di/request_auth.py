@@ -9,7 +9,6 @@ for creating this small object.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +24,6 @@ __all__ = ["STATE_KEY", "PendingUser", "RequestAuth", "request_auth"]
 #: scope key holding the ``RequestAuth`` of the current request
 STATE_KEY = "nexios_auth_di"
 CONTAINER_KEY = "auth_container"
-
-logger = logging.getLogger("nexios_auth_di")
 
 
 class RequestAuth:

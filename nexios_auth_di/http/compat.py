@@ -1,7 +1,9 @@
 """Opt-in workarounds for measured bugs of Nexios 3.12 (see docs/design.md §6).
 
-Nothing here runs unless the app calls it: each one changes Nexios's behaviour for the
-whole process, so it must be a visible decision at bootstrap.
+Each one changes Nexios's behaviour, so each runs only from a visible call at bootstrap:
+``install()`` and the guide-form ``AuthenticationMiddleware`` call
+``fix_method_not_allowed`` on the app's routes (the 405 bug lets an anonymous client
+disable protected routes); ``silence_dependency_print`` runs only if the app calls it.
 """
 
 from __future__ import annotations

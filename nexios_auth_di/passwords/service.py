@@ -79,8 +79,10 @@ def common_passwords(password: str) -> bool:
 class PasswordService:
     """Hash, verify and police passwords with one argon2id profile.
 
-    ``executor=None`` uses the running loop's default thread pool. The dummy hash for
-    ``dummy_verify`` is made on first use and kept on the instance (no global state).
+    ``executor=None`` (the default) hashes in this service's own pool of
+    ``max_concurrency`` threads, niced by ``worker_nice``, created on first use; pass an
+    executor to use yours instead. The dummy hash for ``dummy_verify`` is made on first
+    use and kept on the instance (no global state).
     """
 
     def __init__(

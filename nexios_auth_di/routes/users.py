@@ -15,12 +15,13 @@ import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, runtime_checkable
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nexios_auth_di.base import SimpleUser
-from nexios_auth_di.exceptions import Conflict, StoreUnavailable
+from nexios_auth_di.exceptions import ConfigurationError, Conflict, StoreUnavailable
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 __all__ = [
     "MemoryUserRepository",
@@ -146,6 +147,17 @@ _COLUMNS = "id, username, password_hash, permissions, is_active"
 _DB_ERRORS = (sqlite3.Error, OSError, ValueError)
 
 
+def _aiosqlite() -> Any:
+    """The driver, imported on first use: the memory repository needs no ``[sqlite]``."""
+    try:
+        import aiosqlite
+    except ImportError as exc:
+        raise ConfigurationError(
+            "SqliteUserRepository needs aiosqlite: pip install 'nexios-auth-di[sqlite]'"
+        ) from exc
+    return aiosqlite
+
+
 class SqliteUserRepository:
     """Users in one SQLite file over aiosqlite; the table is created on first use.
 
@@ -156,12 +168,15 @@ class SqliteUserRepository:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+        self._driver = _aiosqlite()
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
         self._ready = False
 
     async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, timeout=self.busy_timeout)
+        conn: aiosqlite.Connection = await self._driver.connect(
+            self.path, timeout=self.busy_timeout
+        )
         try:
             if not self._ready:
                 await conn.execute("PRAGMA journal_mode=WAL")

@@ -37,7 +37,6 @@ __all__ = [
     "RedisRefreshFamilyStore",
     "RedisRevocationStore",
     "RedisSessionStore",
-    "RedisStores",
 ]
 
 Clock = Callable[[], float]
@@ -207,10 +206,6 @@ class RedisDatabase:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-
-
-#: An alternative name for the shared object, kept for callers that import it.
-RedisStores = RedisDatabase
 
 
 class RedisRevocationStore:

@@ -279,9 +279,6 @@ class TokenVerifier:
             cache[token] = (claims, math.inf if exp is None else exp, nbf, typ)
         return claims
 
-    def clear_cache(self) -> None:
-        self._cache.clear()
-
     @property
     def cache_len(self) -> int:
         return len(self._cache)
