@@ -42,7 +42,7 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from nexios_auth_di.exceptions import ConfigurationError
+from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.memory import ExpiringDict
 from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
 
@@ -173,7 +173,7 @@ class CachedRevocationStore:
         try:
             await pubsub.subscribe(self.channel)
             if await pubsub.get_message(timeout=2 * self.max_staleness + 1) is None:
-                raise TimeoutError("no subscribe confirmation")  # scans must follow it
+                raise StoreUnavailable("revocation_channel_unconfirmed")  # scans must follow it
             synced_from = time.monotonic()
             await self._resync(client)
             self.syncs += 1
@@ -187,7 +187,7 @@ class CachedRevocationStore:
                     pings[str(seq).encode()] = now
                     await pubsub.ping(str(seq))
                 if pings and now - min(pings.values()) > 2 * self.max_staleness + 1:
-                    raise TimeoutError("no PONG from the revocation channel")
+                    raise StoreUnavailable("revocation_channel_silent")  # no PONG
                 message = await pubsub.get_message(timeout=self.heartbeat)
                 if message is None:
                     continue
