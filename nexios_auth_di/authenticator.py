@@ -10,17 +10,17 @@ because answering "anonymous" or skipping a revocation check would fail open.
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from nexios_auth_di.base import AuthenticationBackend, UnauthenticatedUser
 from nexios_auth_di.exceptions import AuthenticationFailed, HTTPAuthError, StoreUnavailable
 from nexios_auth_di.http.asgi import Scope
+from nexios_auth_di.logs import get_logger
 
 __all__ = ["Authenticator", "Outcome", "call_loader"]
 
-logger = logging.getLogger("nexios_auth_di")
+logger = get_logger("nexios_auth_di")
 
 #: (user, auth type or None, deferred error explaining why nobody authenticated)
 Outcome = tuple[Any, str | None, HTTPAuthError | None]

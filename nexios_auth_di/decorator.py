@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from nexios_auth_di.base import is_authenticated
 from nexios_auth_di.dependencies import require_user, resolve_user
 from nexios_auth_di.exceptions import ConfigurationError, PermissionDenied
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.policies import Access, HasAnyPermission, Policy, evaluate
 from nexios_auth_di.request_auth import CONTAINER_KEY, request_auth
 
-logger = logging.getLogger("nexios_auth_di")
+logger = get_logger("nexios_auth_di")
 
 __all__ = ["authorize", "login_required", "permission_required", "policy_required"]
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
+from nexios_auth_di.logs import get_logger
+
 __all__ = [
     "REDACTED",
     "AuthEvent",
@@ -140,7 +142,7 @@ class LoggingSink:
     """Default sink: one JSON line per event (JSON so newlines in values can't forge lines)."""
 
     def __init__(self, logger_name: str = "nexios_auth_di.audit") -> None:
-        self.logger = logging.getLogger(logger_name)
+        self.logger = get_logger(logger_name)
 
     async def emit(self, event: AuthEvent) -> None:
         level = logging.WARNING if event.kind in WARNING_KINDS else logging.INFO

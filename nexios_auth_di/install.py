@@ -7,7 +7,6 @@ handlers and OpenAPI security schemes, and leaves the container on ``app.state``
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from nexios_auth_di.config import Settings
@@ -18,11 +17,12 @@ from nexios_auth_di.http.compat import all_routes, fix_method_not_allowed
 from nexios_auth_di.http.errors import register_error_handler
 from nexios_auth_di.http.middleware import AuthMiddleware
 from nexios_auth_di.http.openapi import document_security
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.request_auth import CONTAINER_KEY
 
 __all__ = ["document", "install"]
 
-logger = logging.getLogger("nexios_auth_di")
+logger = get_logger("nexios_auth_di")
 
 INSTALLED_FLAG = "nexios_auth_di.installed"
 

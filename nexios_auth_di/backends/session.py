@@ -9,7 +9,6 @@ own. A missing or wrong token yields a 403 for routes that need the user.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend
 from nexios_auth_di.exceptions import ConfigurationError
 from nexios_auth_di.http.asgi import Scope, is_safe_method, method
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.sessions.csrf import require_csrf
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SessionAuthBackend"]
 
-logger = logging.getLogger("nexios_auth_di")
+logger = get_logger("nexios_auth_di")
 
 
 class SessionAuthBackend(AuthenticationBackend):

@@ -6,13 +6,13 @@ middleware) register the same handler without importing each other.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from nexios_auth_di.exceptions import HTTPAuthError
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.request_auth import request_auth
 
-logger = logging.getLogger("nexios_auth_di")
+logger = get_logger("nexios_auth_di")
 
 
 async def auth_error_handler(request: Any, response: Any, exc: HTTPAuthError) -> Any:

@@ -15,7 +15,6 @@ ASGI: ``app.wrap_asgi(AuthenticationMiddleware, backends=[...])``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from nexios_auth_di.http.asgi import Scope
 from nexios_auth_di.http.compat import fix_method_not_allowed
 from nexios_auth_di.http.errors import register_error_handler
 from nexios_auth_di.http.openapi import document_security
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.request_auth import CONTAINER_KEY, STATE_KEY, PendingUser, RequestAuth
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ __all__ = ["AuthMiddleware", "AuthenticationMiddleware"]
 
 ASGIApp = Callable[..., Awaitable[None]]
 
-logger = logging.getLogger("nexios_auth_di")
+logger = get_logger("nexios_auth_di")
 
 
 class AuthMiddleware:

@@ -20,7 +20,6 @@ import fnmatch
 import hashlib
 import inspect
 import json
-import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -33,12 +32,13 @@ from limits.storage import storage_from_string
 
 from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError, StoreUnavailable, Throttled
 from nexios_auth_di.http.asgi import client_ip, trusted_networks  # client_ip: re-exported
+from nexios_auth_di.logs import get_logger
 
 __all__ = ["LoginThrottle", "RateLimitMiddleware", "client_ip", "make_storage"]
 
 KeyFunc = Callable[[Mapping[str, Any]], str | Awaitable[str]]
 
-logger = logging.getLogger("nexios_auth_di.throttling")
+logger = get_logger("nexios_auth_di.throttling")
 
 
 def make_storage(storage: Storage | str) -> Storage:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 import os
 import secrets
 import threading
@@ -42,11 +41,12 @@ from typing import TypeVar
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from nexios_auth_di.exceptions import BadRequest
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.passwords.profiles import DEFAULT, Argon2Profile
 
 __all__ = ["COMMON_PASSWORDS", "PasswordService", "common_passwords"]
 
-_log = logging.getLogger("nexios_auth_di.passwords")
+_log = get_logger("nexios_auth_di.passwords")
 _T = TypeVar("_T")
 
 BreachCheck = Callable[[str], Awaitable[bool] | bool]

@@ -3,7 +3,6 @@ sessions, token pairs, and a route class without Nexios's sticky-405 bug."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ from nexios_auth_di.events import AuthEvent, EventKind
 from nexios_auth_di.exceptions import PermissionDenied
 from nexios_auth_di.http.asgi import after_scheme, client_ip, header
 from nexios_auth_di.http.compat import safe_handle
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.sessions.csrf import MW_SCOPE_KEY
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
     "token_pair",
 ]
 
-logger = logging.getLogger("nexios_auth_di.routes")
+logger = get_logger("nexios_auth_di.routes")
 
 #: RFC 6749 §5.1: responses carrying credentials must not be cached
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

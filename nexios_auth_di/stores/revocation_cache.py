@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import math
 import os
 import re
@@ -43,12 +42,13 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.stores.memory import ExpiringDict
 from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
 
 __all__ = ["DEFAULT_MAX_STALENESS", "CachedRevocationStore"]
 
-logger = logging.getLogger("nexios_auth_di.stores")
+logger = get_logger("nexios_auth_di.stores")
 
 DEFAULT_MAX_STALENESS = 1.0
 
