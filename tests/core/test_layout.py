@@ -22,7 +22,7 @@ ROOT = Path(nexios_auth_di.__file__).parent
 #: the intended layers; a module may import its own layer or lower ones only.
 #: The longest matching prefix wins (``sessions.csrf`` is L1, ``sessions`` L3).
 LAYERS: dict[int, tuple[str, ...]] = {
-    0: ("exceptions", "strict_json", "http.asgi", "config", "events", "logs"),
+    0: ("exceptions", "strict_json", "http.asgi", "config", "events", "logs", "usernames"),
     1: ("base", "policies", "tokens", "passwords", "apikeys", "stores", "sessions.cookies",
         "sessions.csrf"),
     2: ("authenticator", "request_auth", "backends"),
