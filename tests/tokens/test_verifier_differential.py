@@ -8,8 +8,9 @@ a token PyJWT refuses, and never accept a token that breaks one of its own rules
 
 Time claims are offsets of at least an hour from the real clock, so the two clocks
 (``time.time()`` for the verifier, ``datetime.now()`` inside PyJWT) never straddle a
-boundary. Two known gaps are pinned as strict xfails at the end, and kept out of the
-generated data until fixed.
+boundary. The two gaps this test found (``nbf: null`` accepted; an integer beyond a
+float's range raising ``OverflowError``) are fixed in ``tokens/verifier.py`` and kept as
+regression tests at the end.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ HOUR = 3_600
 B64URL = string.ascii_letters + string.digits + "-_"
 DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 REGISTERED = {"exp", "iat", "nbf", "sub", "jti", "iss", "aud", "typ"}
+FLOAT_RANGE = 2**1023  # an integer this large has no float: PyJWT accepts it, we refuse
 
 
 # -- the verifier's documented rules beyond PyJWT ------------------------------------------
@@ -67,7 +69,8 @@ CRIT = _rule(
 )
 KID_RULE = _rule("kid must name a key of the ring (RFC 7515 §4.1.4)", "unknown_kid", "bad_kid")
 NUMERIC_DATE = _rule(
-    "exp/iat/nbf are JSON numbers, not strings or booleans (RFC 7519 §2)", "bad_time_claim"
+    "exp/iat/nbf are JSON numbers within a float's range, not strings or booleans (RFC 7519 §2)",
+    "bad_time_claim",
 )
 IDENTITY = _rule("the identity claim (sub) is a non-empty string", "bad_identity")
 TYP = _rule("typ separates access from refresh tokens: only 'access' or none passes", "wrong_type")
@@ -124,7 +127,9 @@ def violations(token: str) -> set[Rule]:
     if isinstance(claims, dict):
         for name in ("exp", "iat", "nbf"):
             value = claims.get(name)
-            if isinstance(value, bool | str | list | dict):
+            if isinstance(value, bool | str | list | dict) or (
+                type(value) is int and abs(value) >= FLOAT_RANGE
+            ):
                 found.add(NUMERIC_DATE)
         if claims.get("sub") == "":
             found.add(IDENTITY)
@@ -230,11 +235,11 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=6,
 )
-#: a wrong type for a registered claim; never null for nbf and never an integer beyond a
-#: float's range (both pinned below as xfails)
+#: a wrong type (or an out-of-range integer) for a registered claim
 WRONG_TYPES = (
     st.booleans()
     | st.integers(-(10**12), 10**12)
+    | st.integers(FLOAT_RANGE - 1, 2**1100).map(lambda n: n * (-1) ** (n % 2))
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12)
     | st.lists(st.text(max_size=4), max_size=2)
@@ -281,8 +286,8 @@ def drop_claim(data: st.DataObject, draft: Draft, now: int) -> None:
 
 
 def null_claim(data: st.DataObject, draft: Draft, now: int) -> None:
-    name = data.draw(st.sampled_from(["exp", "iat", "sub", "jti", "iss", "aud", "typ"]))
-    draft.claims[name] = None  # nbf: null is pinned below as an xfail
+    name = data.draw(st.sampled_from(["exp", "iat", "nbf", "sub", "jti", "iss", "aud", "typ"]))
+    draft.claims[name] = None
 
 
 def wrong_type(data: st.DataObject, draft: Draft, now: int) -> None:
@@ -578,5 +583,6 @@ def test_integer_beyond_float_range_is_a_token_error() -> None:
     """An ``exp`` of 10**400 (valid JSON) ends in accept or TokenError, never a crash."""
     now = int(time.time())
     token = Draft({"alg": "HS256"}, _honest(now, exp=10**400)).token()
+    assert violations(token) == {NUMERIC_DATE}
     assert pyjwt_accepts(token)
     assert verifier_refusal(token) == "bad_time_claim"
