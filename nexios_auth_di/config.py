@@ -28,6 +28,7 @@ SAMESITE = ("strict", "lax", "none")
 LOGIN_MODES = ("tokens", "session", "both")
 MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
 DAY = 24 * 3600
+USERNAME_HARD_MAX = 150  # routes.bodies.MAX_USERNAME_CHARS: longer never reaches the rules
 
 
 def profile_path(name: str) -> str:
@@ -132,6 +133,14 @@ class RouteSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class UsernameSettings:
+    # false: one script per name, and no name wholly in Latin look-alikes (UTS #39 §5.1, §4)
+    allow_mixed_scripts: bool = False
+    min_length: int = 1
+    max_length: int = 64  # fits a screen and a log line; at most USERNAME_HARD_MAX
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable, with its default. Build with ``Settings.load(mapping)``."""
 
@@ -145,6 +154,7 @@ class Settings:
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
     routes: RouteSettings = field(default_factory=RouteSettings)
+    usernames: UsernameSettings = field(default_factory=UsernameSettings)
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> Settings:
@@ -191,6 +201,15 @@ class Settings:
         ):
             if self._get(key) <= 0:
                 _fail(key, f"must be positive, got {self._get(key)}")
+        names = self.usernames
+        if names.min_length < 1:
+            _fail("usernames.min_length", f"must be at least 1, got {names.min_length}")
+        if not names.min_length <= names.max_length <= USERNAME_HARD_MAX:
+            _fail(
+                "usernames.max_length",
+                f"must be between usernames.min_length ({names.min_length}) and "
+                f"{USERNAME_HARD_MAX}, got {names.max_length}",
+            )
         if self.api_key.default_ttl is not None and self.api_key.default_ttl <= 0:
             _fail("api_key.default_ttl", "must be positive, or null for keys that never expire")
         for key in (

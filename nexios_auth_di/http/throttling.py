@@ -33,6 +33,7 @@ from limits.storage import storage_from_string
 from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError, StoreUnavailable, Throttled
 from nexios_auth_di.http.asgi import client_ip, trusted_networks  # client_ip: re-exported
 from nexios_auth_di.logs import get_logger
+from nexios_auth_di.usernames import username_key
 
 __all__ = ["LoginThrottle", "RateLimitMiddleware", "client_ip", "make_storage"]
 
@@ -232,8 +233,8 @@ class LoginThrottle:
 
     @staticmethod
     def normalize(account: str) -> str:
-        """The form usernames are counted under: stripped and casefolded."""
-        return account.strip().casefold()
+        """The form usernames are counted under: the repositories' key (NFKC + casefold)."""
+        return username_key(account)
 
     def _subjects(self, account: str, ip: str) -> list[tuple[str, tuple[int, int]]]:
         return [

@@ -35,6 +35,7 @@ from nexios_auth_di.exceptions import (
 )
 from nexios_auth_di.routes.bodies import (
     DEFAULT_BODY_LIMIT,
+    MAX_USERNAME_CHARS,
     optional_number,
     optional_str,
     optional_str_list,
@@ -58,6 +59,7 @@ from nexios_auth_di.routes.support import (
 from nexios_auth_di.sessions.middleware import csrf_token, end_other_sessions
 from nexios_auth_di.sessions.middleware import login as session_login
 from nexios_auth_di.sessions.middleware import logout as session_logout
+from nexios_auth_di.usernames import enforce_username
 
 __all__ = ["LoginMode", "auth_router"]
 
@@ -85,8 +87,10 @@ class AuthRoutes:
     # -- register / login ----------------------------------------------------------
     async def register(self, request: Any, response: Any) -> Any:
         body = await self._body(request, set(CREDENTIALS))
-        username, password = require_username(body), require_password(body, "password")
         c = self.container
+        raw_name = require_str(body, "username", max_chars=MAX_USERNAME_CHARS)
+        username = enforce_username(raw_name, c.settings().usernames)  # stored form (NFKC)
+        password = require_password(body, "password")
         passwords, users = c.password_service(), c.user_repository()
         passwords.validate(password)
         await passwords.check_breached(password)

@@ -2,9 +2,11 @@
 
 The host app owns its users; ``routes.py`` reaches them only through
 ``container.user_repository``, so any database works. Two implementations ship: SQLite
-(aiosqlite; the tests and examples use it) and memory. Usernames are unique by their
-casefolded form, the same key ``LoginThrottle`` counts under, so "Alice" and "alice" are
-one account, never two that could be confused.
+(aiosqlite; the tests and examples use it) and memory. Usernames are unique by
+``usernames.username_key`` (NFKC + casefold), the same key ``LoginThrottle`` counts
+under, so "Alice", "alice" and "ａｌｉｃｅ" are one account, never two that could be
+confused. SQLite files written under the older key (strip + casefold) are re-keyed once
+when first opened (``PRAGMA user_version`` 1); see ``_rekey``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nexios_auth_di.base import SimpleUser
 from nexios_auth_di.exceptions import ConfigurationError, Conflict, StoreUnavailable
+from nexios_auth_di.logs import get_logger
+from nexios_auth_di.usernames import username_key
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -34,11 +38,7 @@ __all__ = [
 ]
 
 TAKEN = "Username is not available"
-
-
-def username_key(username: str) -> str:
-    """The form uniqueness is checked under: stripped and casefolded."""
-    return username.strip().casefold()
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,7 @@ CREATE TABLE IF NOT EXISTS users (
 ) WITHOUT ROWID;
 """
 _COLUMNS = "id, username, password_hash, permissions, is_active"
+KEY_VERSION = 1  # PRAGMA user_version: 1 = keys are usernames.username_key (NFKC + casefold)
 _DB_ERRORS = (sqlite3.Error, OSError, ValueError)
 
 
@@ -182,6 +183,7 @@ class SqliteUserRepository:
                 await conn.execute("PRAGMA journal_mode=WAL")
                 await conn.executescript(_SCHEMA)
                 await conn.commit()
+                await _rekey(conn)
                 self._ready = True
         except BaseException:
             await conn.close()
@@ -248,6 +250,47 @@ class SqliteUserRepository:
             raise Conflict(TAKEN, reason="username_taken") from exc
         except _DB_ERRORS as exc:
             raise StoreUnavailable("user_repository") from exc
+
+
+async def _rekey(conn: aiosqlite.Connection) -> None:
+    """Bring every row's ``username_key`` to the current key, once per file.
+
+    ``PRAGMA user_version`` records that it was done; the check and the update run in
+    one ``BEGIN IMMEDIATE`` transaction, so two processes opening the file at once do it
+    once. Two old rows that now share a key (say "bob" and "ｂｏｂ"): the first (by id)
+    takes it, the other keeps its old key and is logged by id, for an admin to rename;
+    its sign-in by name then reaches the first account, as a new sign-up would.
+    """
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    if row is not None and row[0] >= KEY_VERSION:
+        return
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        async with conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] < KEY_VERSION:
+            async with conn.execute("SELECT id, username, username_key FROM users") as cursor:
+                rows = list(await cursor.fetchall())
+            for user_id, username, old in sorted(rows):
+                new = username_key(str(username))
+                if new == old:
+                    continue
+                try:
+                    await conn.execute(
+                        "UPDATE users SET username_key = ? WHERE id = ?", (new, user_id)
+                    )
+                except sqlite3.IntegrityError:
+                    logger.warning(
+                        "user %s keeps its old username key: another account has the same "
+                        "NFKC + casefold name; rename one of them",
+                        user_id,
+                    )
+            await conn.execute(f"PRAGMA user_version = {KEY_VERSION}")
+        await conn.commit()
+    except BaseException:
+        await conn.rollback()
+        raise
 
 
 def _record(row: tuple[Any, ...]) -> UserRecord:

@@ -68,6 +68,22 @@ BAD_CONFIG = [
     ),
     ("bad bool", _with(session={"secure": "maybe"}), "session.secure must be true or false"),
     ("throttle not a pair", _with(throttle={"per_ip": [5]}), "throttle.per_ip must be a list of 2"),
+    ("username min zero", _with(usernames={"min_length": 0}), "usernames.min_length must be"),
+    (
+        "username max below min",
+        _with(usernames={"min_length": 10, "max_length": 5}),
+        "usernames.max_length must be between",
+    ),
+    (
+        "username max over the request cap",
+        _with(usernames={"max_length": 500}),
+        "usernames.max_length must be between",
+    ),
+    (
+        "mixed scripts not a bool (UTS #39 §5.1)",
+        _with(usernames={"allow_mixed_scripts": "sometimes"}),
+        "usernames.allow_mixed_scripts must be true or false",
+    ),
     (
         "throttle zero limit",
         _with(throttle={"per_account": [0, 60]}),
