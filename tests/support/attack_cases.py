@@ -234,7 +234,7 @@ CONFUSION = "GHSA-ffqj-6fqr-9h24 (CVE-2022-29217) HS/RS key confusion; RFC 8725 
 HEADER_FETCH = "RFC 8725 §3.10 / RFC 7515 §4.1.2-4.1.6: jku/jwk/x5u/x5c never trusted"
 KID_RULE = "RFC 7515 §4.1.4 + OWASP JWT cheat sheet: kid is a map key, not a path/query"
 SHAPE = "RFC 7515 §7.1 / RFC 7519 §7.2: compact form is three base64url segments"
-SIZE = "ASVS 5.0 V9.1 / design.md §5: tokens over 8 KiB refused before decoding"
+SIZE = "ASVS 5.0 V9.1 / docs/design.md §5: tokens over 8 KiB refused before decoding"
 TIME = "RFC 7519 §4.1.4-4.1.6 NumericDate"
 
 
@@ -552,11 +552,11 @@ ATTACKS: list[AttackCase] = [
     ),
     AttackCase(
         "exp-missing",
-        "design.md §5 exp required; ASVS 5.0 V9.2.1",
+        "docs/design.md §5 exp required; ASVS 5.0 V9.2.1",
         _claims(exp=DROP),
         ("missing_claim",),
     ),
-    AttackCase("exp-null", "design.md §5 exp required", _claims(exp=None), ("missing_claim",)),
+    AttackCase("exp-null", "docs/design.md §5 exp required", _claims(exp=None), ("missing_claim",)),
     AttackCase(
         "exp-string", TIME + " (numbers only)", _claims(exp="9999999999"), ("bad_time_claim",)
     ),
@@ -583,7 +583,9 @@ ATTACKS: list[AttackCase] = [
         lambda k: k.honest(iat=k.clock() + 60),
         ("not_yet_valid",),
     ),
-    AttackCase("iat-missing", "design.md §5 iat required", _claims(iat=DROP), ("missing_claim",)),
+    AttackCase(
+        "iat-missing", "docs/design.md §5 iat required", _claims(iat=DROP), ("missing_claim",)
+    ),
     AttackCase("iat-string", TIME + " iat", _claims(iat="1700000000"), ("bad_time_claim",)),
     # -- audience / issuer ---------------------------------------------------------------
     AttackCase(
@@ -787,10 +789,12 @@ ATTACKS: list[AttackCase] = [
             ("int", 7),
         ]
     ],
-    AttackCase("sub-missing", "design.md §5 sub required", _claims(sub=DROP), ("missing_claim",)),
+    AttackCase(
+        "sub-missing", "docs/design.md §5 sub required", _claims(sub=DROP), ("missing_claim",)
+    ),
     AttackCase(
         "jti-missing",
-        "design.md §5 jti required (revocation)",
+        "docs/design.md §5 jti required (revocation)",
         _claims(jti=DROP),
         ("missing_claim",),
     ),
@@ -836,7 +840,7 @@ ATTACKS: list[AttackCase] = [
     # -- revocation and replay ---------------------------------------------------------
     AttackCase(
         "revoked-jti",
-        "ASVS 5.0 V7.4.1 revocation; design.md §5",
+        "ASVS 5.0 V7.4.1 revocation; docs/design.md §5",
         lambda k: k.service.create_access_token("alice"),
         expect=TokenRevoked,
         setup=_revoke,
