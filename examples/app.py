@@ -33,9 +33,12 @@ from nexios_auth_di import (
 from nexios_auth_di.http.compat import silence_dependency_print
 from nexios_auth_di.policies import Access, Policy
 from nexios_auth_di.routes import auth_router
+from nexios_auth_di.routes.bodies import read_json_object, require_str
 from nexios_auth_di.users import SqliteUserRepository, user_loader_for
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTE_FIELDS = frozenset({"text"})
+MAX_NOTE_CHARS = 10_000
 
 
 class OwnsNote(Policy):
@@ -64,7 +67,8 @@ def create_app(profile: str = "development", data_dir: str | None = None) -> Nex
     notes: dict[str, dict[str, Any]] = {}  # app data, not auth state: kept simple
     container.policies.override(providers.Dict(owns_note=providers.Object(OwnsNote(notes))))
 
-    app = NexiosApp(title="nexios_auth_di example")
+    # debug=False: Nexios's default debug page shows tracebacks, locals and headers
+    app = NexiosApp(title="nexios_auth_di example", debug=False)
 
     @app.get("/")
     async def index(request: Any, response: Any, user: Any = Depend(optional_user)) -> Any:
@@ -81,10 +85,9 @@ def create_app(profile: str = "development", data_dir: str | None = None) -> Nex
 
     @app.post("/notes")
     async def create_note(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
-        body = await request.json
-        text = body.get("text") if isinstance(body, dict) else None
-        if not isinstance(text, str) or not text or len(text) > 10_000:
-            return response.json({"error": "bad_request", "detail": "text is required"}, 400)
+        # bounded, strict JSON: a malformed body is a 400/413/415 naming the problem
+        body = await read_json_object(request, NOTE_FIELDS)
+        text = require_str(body, "text", max_chars=MAX_NOTE_CHARS)
         note_id = str(len(notes) + 1)
         notes[note_id] = {"owner": user.id, "text": text}
         return response.json({"id": note_id}, status_code=201)

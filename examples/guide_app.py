@@ -88,7 +88,7 @@ def create_app(
         session_secret or os.environ.get("GUIDE_SESSION_SECRET") or secrets.token_urlsafe(32)
     )
     db = UserDB(password_service or PasswordService())
-    app = NexiosApp()
+    app = NexiosApp(debug=False)  # Nexios's debug page shows tracebacks, locals and headers
     app.on_startup(db.seed)
 
     session_backend = SessionAuthBackend(user_key="user_id", authenticate_func=db.get_user)

@@ -25,9 +25,10 @@ from nexios import Depend, NexiosApp
 from nexios.http import Request, Response
 
 from nexios_auth_di import AuthContainer, SimpleUser, current_user, install
-from nexios_auth_di.exceptions import BadRequest, TokenError
+from nexios_auth_di.exceptions import TokenError
 from nexios_auth_di.http.compat import silence_dependency_print
 from nexios_auth_di.http.throttling import client_ip
+from nexios_auth_di.routes.bodies import read_json_object, require_str
 
 __all__ = ["USERS", "app", "build_app", "build_container", "config_from_env"]
 
@@ -76,7 +77,7 @@ def _bearer(request: Request) -> str:
 
 
 def build_app(container: AuthContainer) -> NexiosApp:
-    app = NexiosApp()
+    app = NexiosApp(debug=False)  # Nexios's debug page shows tracebacks, locals and headers
 
     @app.get("/pid")
     async def pid(request: Request, response: Response) -> Any:
@@ -101,13 +102,8 @@ def build_app(container: AuthContainer) -> NexiosApp:
 
     @app.post("/login-attempt")
     async def login_attempt(request: Request, response: Response) -> Any:
-        try:
-            body = await request.json
-        except ValueError:
-            body = None
-        username = body.get("username") if isinstance(body, dict) else None
-        if not isinstance(username, str) or not username or len(username) > 256:
-            raise BadRequest("username is required")
+        body = await read_json_object(request, frozenset({"username", "password"}))
+        username = require_str(body, "username", max_chars=256)  # 400/413/415, never 500
         throttle, ip = container.login_throttle(), client_ip(request.scope)
         await throttle.check(username, ip)  # 429 with Retry-After while backing off
         await throttle.failed(username, ip)  # this demo never accepts a password

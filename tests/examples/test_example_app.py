@@ -60,6 +60,73 @@ def test_admin_needs_the_permission(client):
     assert client.get("/admin").status_code == 401
 
 
+#: (id, body bytes, content type, expected status, rule): malformed POST /notes bodies
+MALFORMED_NOTES = [
+    ("not json", b"{not json", "application/json", 400, "RFC 8259: parse, never crash"),
+    ("json array", b"[1, 2]", "application/json", 400, "shape check: one object"),
+    ("json null", b"null", "application/json", 400, "shape check: one object"),
+    ("text is a number", b'{"text": 5}', "application/json", 400, "type check"),
+    ("text is a list", b'{"text": ["a"]}', "application/json", 400, "type check"),
+    ("text missing", b"{}", "application/json", 400, "required field"),
+    ("text empty", b'{"text": ""}', "application/json", 400, "required field"),
+    ("empty body", b"", "application/json", 400, "required field"),
+    ("unknown field", b'{"text": "x", "owner": "bob"}', "application/json", 400,
+     "OWASP mass assignment: unknown fields refused"),
+    ("duplicate key", b'{"text": "a", "text": "b"}', "application/json", 400,
+     "RFC 8259 §4: ambiguous duplicate names refused"),
+    ("text too long", b'{"text": "' + b"a" * 10_001 + b'"}', "application/json", 400,
+     "field size limit"),
+    ("body over 64 KiB", b'{"text": "' + b"a" * 70_000 + b'"}', "application/json", 413,
+     "OWASP DoS: bounded body"),
+    ("invalid utf-8", b'{"text": "\xff"}', "application/json", 400, "RFC 8259 §8.1 UTF-8"),
+    ("lone surrogate", b'{"text": "\\ud800"}', "application/json", 400, "Unicode scalar values"),
+    ("deep nesting", b"[" * 30_000 + b"]" * 30_000, "application/json", 400,
+     "CWE-674 uncontrolled recursion"),
+    ("NaN", b'{"text": NaN}', "application/json", 400, "RFC 8259: no NaN"),
+    ("text/plain", b'{"text": "hi"}', "text/plain", 415, "CSRF: simple requests refused"),
+    ("form", b"text=hi", "application/x-www-form-urlencoded", 415, "CSRF: simple requests"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "ctype", "status", "rule"),
+    MALFORMED_NOTES,
+    ids=[m[0] for m in MALFORMED_NOTES],
+)
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_malformed_note_is_a_clear_4xx_never_a_debug_page(
+    client: TestClient, case: str, body: bytes, ctype: str, status: int, rule: str, accept: str
+) -> None:
+    """A logged-in user's malformed POST /notes is a 4xx JSON error: never a 500, never a
+    traceback, and never the debug page with other users' notes and headers in it."""
+    headers = login(client, "ada")
+    client.post("/notes", json={"text": "secret of ada"}, headers=headers)
+    headers |= {"Content-Type": ctype, "Accept": accept}
+    response = client.post("/notes", content=body, headers=headers)
+    assert response.status_code == status, (rule, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json"), rule
+    text = response.text
+    for leak in ("Traceback", 'File "', "secret of ada", "Bearer ", "<html"):
+        assert leak not in text, (rule, leak)
+    assert response.json()["detail"], rule
+
+
+def test_an_unexpected_error_shows_no_debug_page(tmp_path: Path) -> None:
+    """Even a bug in a handler answers a bare 500: no traceback, locals or headers."""
+    app = create_app("development", str(tmp_path))
+
+    @app.get("/boom")
+    async def boom(request: object, response: object) -> None:
+        secret_local = "do-not-show-me"  # noqa: F841 - the debug page would print it
+        raise RuntimeError("internal detail")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom", headers={"Accept": "text/html", "Authorization": "Bearer abc.def"})
+    assert r.status_code == 500
+    for leak in ("Traceback", "do-not-show-me", "internal detail", "abc.def"):
+        assert leak not in r.text, leak
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,0 +1,56 @@
+"""No example, and no app-building snippet in the docs, runs Nexios in debug mode: its
+error page shows stack traces, every frame's locals and the request's headers (CWE-209,
+OWASP ASVS V7.4.1)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str) -> ModuleType:
+    """An example module, loaded from its file (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / name)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _example_app(tmp_path: Path) -> Any:
+    return _load("app.py").create_app("development", str(tmp_path))
+
+
+def _guide_app(tmp_path: Path) -> Any:
+    return _load("guide_app.py").create_app()
+
+
+def _multiworker_app(tmp_path: Path) -> Any:
+    module = _load("multiworker_app.py")
+    return module.build_app(module.build_container({}))
+
+
+@pytest.mark.parametrize("build", [_example_app, _guide_app, _multiworker_app])
+def test_example_apps_run_without_debug(build: Any, tmp_path: Path) -> None:
+    """Each example builds its NexiosApp with debug=False."""
+    assert build(tmp_path).debug is False
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/guide.md"])
+def test_doc_snippets_build_apps_without_debug(doc: str) -> None:
+    """Every ``NexiosApp(...)`` written in the docs passes ``debug=False``: readers copy
+    snippets into servers."""
+    text = (ROOT / doc).read_text()
+    calls = re.findall(r"NexiosApp\(([^)]*)\)", text)
+    assert calls, f"{doc} builds no app: the test would prove nothing"
+    assert all("debug=False" in args for args in calls), (doc, calls)
