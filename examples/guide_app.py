@@ -1,12 +1,29 @@
-"""A guide-style app: session and JWT backends wired the way the Nexios guide writes them.
+"""A guide-style app: session and JWT backends wired the way the Nexios guide writes
+them, with the safe choices the guide's snippets leave out.
 
 Run it::
 
-    GUIDE_JWT_SECRET=... GUIDE_SESSION_SECRET=... python examples/guide_app.py
+    python examples/guide_app.py
 
-Demo users: alice / alice-password (no permissions) and root / root-password ("admin").
-Secrets default to random per-process values, so tokens and cookies die with the process.
-Session cookies are ``Secure``: use https (or a TLS-terminating proxy) in a browser.
+It serves on 127.0.0.1:8000 (``GUIDE_PORT`` picks another port). Secrets come from
+``GUIDE_JWT_SECRET`` and ``GUIDE_SESSION_SECRET`` when set (at least 32 bytes; make one
+with ``python -c 'import secrets; print(secrets.token_urlsafe(48))'``), else each process
+makes its own, so tokens and cookies die with it. Demo users: alice / alice-password (no
+permissions) and root / root-password ("admin").
+
+The safe habits it shows:
+
+* server-side sessions (``SessionMiddleware(..., store=MemorySessionStore())``): the cookie
+  is a signed random id that reveals nothing, and logout deletes the session, so a cookie
+  saved before logout is dead after it (a signed-cookie session cannot be recalled);
+* CSRF tokens on login *and* logout: ``GET /csrf`` hands the page its token, which
+  ``POST /login`` and ``POST /logout`` echo in ``X-CSRF-Token``; login CSRF would let
+  another site sign the victim in to the attacker's account;
+* a JSON-only login (415 otherwise): a cross-site form cannot send JSON without a CORS
+  preflight; login starts a new session id and CSRF token (session fixation);
+* ``NexiosApp(debug=False)``: Nexios's debug page shows tracebacks, locals and headers.
+
+Session cookies are ``Secure``: a browser needs https (or a TLS-terminating proxy).
 """
 
 from __future__ import annotations
@@ -23,13 +40,21 @@ from nexios_auth_di.backends.jwt import JWTAuthBackend
 from nexios_auth_di.backends.session import SessionAuthBackend
 from nexios_auth_di.base import BaseUser
 from nexios_auth_di.decorator import login_required, permission_required
+from nexios_auth_di.exceptions import ConfigurationError
 from nexios_auth_di.middleware import AuthenticationMiddleware, RateLimitMiddleware
 from nexios_auth_di.passwords import PasswordService
-from nexios_auth_di.session import SessionMiddleware
+from nexios_auth_di.routes.bodies import read_json_object
+from nexios_auth_di.session import SessionMiddleware, csrf_token, require_csrf
+from nexios_auth_di.session import login as session_login
+from nexios_auth_di.session import logout as session_logout
+from nexios_auth_di.stores.memory import MemorySessionStore
 
-__all__ = ["UserDB", "UserModel", "app", "create_app"]
+__all__ = ["UserDB", "UserModel", "app", "create_app", "secret_from_env"]
 
 TOKEN_LIFETIME = timedelta(hours=24)
+MIN_SECRET_BYTES = 32  # RFC 7518 §3.2 (HS256), and what SessionMiddleware demands
+CREDENTIALS = frozenset({"username", "password"})
+NO_STORE = {"Cache-Control": "no-store"}
 DEMO_USERS = {
     1: ("alice", "alice-password", ()),
     2: ("root", "root-password", ("admin",)),
@@ -77,16 +102,27 @@ class UserDB:
         return self.users[uid] if await self.passwords.verify(hashed, password) else None
 
 
+def secret_from_env(name: str) -> str:
+    """``$name`` if set (and long enough, or a clear error), else a per-process secret."""
+    value = os.environ.get(name)
+    if value is None:
+        return secrets.token_urlsafe(48)
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        raise ConfigurationError(
+            f"{name} must be at least {MIN_SECRET_BYTES} bytes (unset it for a per-process "
+            "secret, or make one: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return value
+
+
 def create_app(
     *,
     jwt_secret: str | None = None,
     session_secret: str | None = None,
     password_service: PasswordService | None = None,
 ) -> NexiosApp:
-    jwt_secret = jwt_secret or os.environ.get("GUIDE_JWT_SECRET") or secrets.token_urlsafe(32)
-    session_secret = (
-        session_secret or os.environ.get("GUIDE_SESSION_SECRET") or secrets.token_urlsafe(32)
-    )
+    jwt_secret = jwt_secret or secret_from_env("GUIDE_JWT_SECRET")
+    session_secret = session_secret or secret_from_env("GUIDE_SESSION_SECRET")
     db = UserDB(password_service or PasswordService())
     app = NexiosApp(debug=False)  # Nexios's debug page shows tracebacks, locals and headers
     app.on_startup(db.seed)
@@ -101,25 +137,32 @@ def create_app(
     )
     # The last middleware added runs first: rate limit -> session -> authentication.
     app.add_middleware(AuthenticationMiddleware(backends=[session_backend, jwt_backend]))
+    # store=: the session lives on the server; the cookie is only a signed random id
     app.add_middleware(
         SessionMiddleware(
-            secret_key=session_secret, max_age=3600, secure=True, httponly=True, samesite="strict"
+            secret_key=session_secret,
+            max_age=3600,
+            secure=True,
+            httponly=True,
+            samesite="strict",
+            store=MemorySessionStore(),
         )
     )
     app.add_middleware(RateLimitMiddleware(rate_limit=5, time_window=60, paths=["/login"]))
 
+    @app.get("/csrf")
+    async def csrf(request: Any, response: Any) -> Any:
+        """The token this browser's page echoes in ``X-CSRF-Token`` (before login too)."""
+        return response.json({"csrf_token": csrf_token(request)}, headers=NO_STORE)
+
     @app.post("/login")
     async def login(request: Any, response: Any) -> Any:
-        try:
-            data = await request.json
-        except ValueError:
-            return response.json({"error": "Invalid JSON"}, status_code=400)
-        if not isinstance(data, dict):
-            return response.json({"error": "Invalid JSON"}, status_code=400)
+        require_csrf(request.scope)  # 403: login CSRF needs this browser's token
+        data = await read_json_object(request, CREDENTIALS)  # 415 unless JSON; 400 if bad
         user = await db.validate_credentials(data.get("username"), data.get("password"))
         if not user:
             return response.json({"error": "Invalid credentials"}, status_code=401)
-        request.session["user_id"] = user.id
+        await session_login(request, user.id)  # new session id and CSRF token (fixation)
         now = datetime.now(UTC)
         payload = {
             "user_id": user.id,
@@ -133,12 +176,15 @@ def create_app(
                 "message": "Login successful",
                 "token": token,
                 "expires_in": int(TOKEN_LIFETIME.total_seconds()),
-            }
+                "csrf_token": csrf_token(request),
+            },
+            headers=NO_STORE,
         )
 
     @app.post("/logout")
     async def logout(request: Any, response: Any) -> Any:
-        request.session.clear()
+        require_csrf(request.scope)  # 403: another site cannot log the user out
+        await session_logout(request)  # deletes the stored session: old cookies are dead
         return response.json({"message": "Logout successful"})
 
     @app.get("/profile")
@@ -165,4 +211,4 @@ app = create_app()
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(app, host="127.0.0.1", port=8000)
+    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("GUIDE_PORT", "8000")))

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 from guide_support import HTTPS
+from itsdangerous import base64_decode
 from nexios.testclient import TestClient
 
+from nexios_auth_di.exceptions import ConfigurationError
 from nexios_auth_di.passwords import PasswordService
 from nexios_auth_di.passwords.profiles import profile_by_name
 
@@ -39,8 +47,18 @@ def client(example: ModuleType) -> Any:
         yield c
 
 
+def csrf(c: TestClient) -> dict[str, str]:
+    """The header a page would send: the token ``GET /csrf`` hands this session."""
+    return {"X-CSRF-Token": c.get("/csrf").json()["csrf_token"]}
+
+
 def login(c: TestClient, username: str, password: str) -> Any:
-    return c.post("/login", json={"username": username, "password": password})
+    body = {"username": username, "password": password}
+    return c.post("/login", json=body, headers=csrf(c))
+
+
+def logout(c: TestClient, token: str) -> Any:
+    return c.post("/logout", headers={"X-CSRF-Token": token})
 
 
 def test_module_exposes_app_and_create_app(example: ModuleType) -> None:
@@ -57,8 +75,89 @@ def test_session_login_profile_logout(client: TestClient) -> None:
     assert r.json()["expires_in"] == 86400
     assert client.get("/profile").json() == {"id": 1, "username": "alice"}
     assert client.get("/me").json() == {"username": "alice", "auth": "session"}
-    assert client.post("/logout").json() == {"message": "Logout successful"}
+    assert logout(client, r.json()["csrf_token"]).json() == {"message": "Logout successful"}
     assert client.get("/profile", follow_redirects=False).status_code == 302
+
+
+def test_saved_cookie_is_dead_after_logout(client: TestClient) -> None:
+    """A cookie copied before logout is anonymous after it: the session lives on the
+    server and logout deletes it (OWASP Session Management: server-side invalidation)."""
+    token = login(client, "alice", "alice-password").json()["csrf_token"]
+    saved = client.cookies["session"]
+    assert logout(client, token).status_code == 200
+    client.cookies.clear()
+    client.cookies.set("session", saved)
+    assert client.get("/me").status_code == 401
+    assert client.get("/profile", follow_redirects=False).status_code == 302
+
+
+def test_cookie_value_is_an_opaque_id(client: TestClient) -> None:
+    """The cookie carries a signed random id, not the session's contents: nothing about
+    the user or the CSRF token can be read from it (OWASP: session ids are meaningless)."""
+    token = login(client, "alice", "alice-password").json()["csrf_token"]
+    cookie = client.cookies["session"]
+    payload = json.loads(base64_decode(cookie.split(".")[0]))
+    assert isinstance(payload, str)
+    assert len(payload) >= 43  # 256 random bits, base64url
+    for secret in ("alice", "user_id", token, "_csrf"):
+        assert secret not in cookie
+        assert secret not in payload
+
+
+@pytest.mark.parametrize(
+    ("case", "headers"),
+    [
+        ("no token (OWASP CSRF: synchronizer token)", {}),
+        ("wrong token", {"X-CSRF-Token": "forged"}),
+    ],
+)
+def test_logout_needs_the_csrf_token(
+    client: TestClient, case: str, headers: dict[str, str]
+) -> None:
+    """A cross-site POST /logout (no or wrong token) is 403 and the session survives."""
+    login(client, "alice", "alice-password")
+    assert client.post("/logout", headers=headers).status_code == 403
+    assert client.get("/me").json()["username"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("case", "headers"),
+    [
+        ("no token (login CSRF, OWASP)", {}),
+        ("wrong token", {"X-CSRF-Token": "forged"}),
+    ],
+)
+def test_login_needs_the_csrf_token(client: TestClient, case: str, headers: dict[str, str]) -> None:
+    """Login without the token of this browser's pre-login session is 403: another site
+    cannot log the victim into the attacker's account (login CSRF)."""
+    client.get("/csrf")
+    body = {"username": "alice", "password": "alice-password"}
+    r = client.post("/login", json=body, headers=headers)
+    assert r.status_code == 403
+    assert client.get("/me").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+def test_login_is_json_only(client: TestClient, content_type: str) -> None:
+    """A body a cross-site form can send without a preflight is 415 (login CSRF)."""
+    body = b'{"username": "alice", "password": "alice-password"}'
+    headers = csrf(client) | {"Content-Type": content_type}
+    r = client.post("/login", content=body, headers=headers)
+    assert r.status_code == 415
+    assert client.get("/me").status_code == 401
+
+
+def test_login_rotates_the_session_and_csrf_token(client: TestClient) -> None:
+    """The pre-login session id and token die at login (session fixation, OWASP)."""
+    before = csrf(client)
+    cookie_before = client.cookies["session"]
+    r = login(client, "alice", "alice-password")
+    assert r.json()["csrf_token"] != before["X-CSRF-Token"]
+    assert client.cookies["session"] != cookie_before
+    assert logout(client, before["X-CSRF-Token"]).status_code == 403
 
 
 def test_login_token_works_as_bearer(client: TestClient) -> None:
@@ -93,14 +192,15 @@ def test_admin_route(client: TestClient, who: tuple[str, str] | None, status: in
 )
 def test_bad_credentials_are_401(client: TestClient, body: dict[str, Any]) -> None:
     """Wrong password, unknown user and wrong types all get the same 401 body."""
-    r = client.post("/login", json=body)
+    r = client.post("/login", json=body, headers=csrf(client))
     assert r.status_code == 401
     assert r.json() == {"error": "Invalid credentials"}
 
 
 def test_malformed_json_is_400(client: TestClient) -> None:
     """A body that is not JSON is a 400, not a 500."""
-    r = client.post("/login", content=b"{not json", headers={"content-type": "application/json"})
+    headers = csrf(client) | {"content-type": "application/json"}
+    r = client.post("/login", content=b"{not json", headers=headers)
     assert r.status_code == 400
 
 
@@ -112,3 +212,48 @@ def test_login_is_rate_limited(client: TestClient) -> None:
     assert sixth.status_code == 429
     assert int(sixth.headers["retry-after"]) >= 1
     assert client.get("/profile", follow_redirects=False).status_code == 302
+
+
+def test_short_secret_in_env_is_refused_naming_the_variable(
+    example: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A placeholder secret from the environment fails with a message that names the
+    variable and says how to make one (RFC 7518 §3.2: at least 32 bytes)."""
+    monkeypatch.setenv("GUIDE_SESSION_SECRET", "...")
+    with pytest.raises(ConfigurationError, match="GUIDE_SESSION_SECRET"):
+        example.create_app()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_docstring_command_serves(example: ModuleType) -> None:
+    """The command in the module docstring runs as written and serves the login flow."""
+    doc = example.__doc__ or ""
+    command = next(line.strip() for line in doc.splitlines() if "guide_app.py" in line)
+    assert command == "python examples/guide_app.py"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDE_")}
+    env["GUIDE_PORT"] = str(port)
+    root = EXAMPLE.parents[1]
+    proc = subprocess.Popen([sys.executable, "examples/guide_app.py"], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/csrf", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                assert time.monotonic() < deadline, "the example did not start within 30 s"
+                time.sleep(0.2)
+        assert r.status_code == 200
+        assert r.json()["csrf_token"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
