@@ -8,6 +8,12 @@ still applies on the next request.
 Profiles load with ``container.config.from_yaml(profile_path("development"))`` (or any
 path); ``settings`` parses and validates the config once, and every default lives in
 ``config.Settings``.
+
+Lifetime: building a provider opens nothing; connections, the revocation cache's task
+and the hashing pool open on first use. ``await shutdown(container)`` closes what was
+opened (the stores, the login throttle, the password service) and nothing else: it is
+idempotent, safe when nothing was built, bounded by a timeout per part, and logs instead
+of raising. ``install()`` runs ``startup`` and ``shutdown`` on the app's lifespan.
 """
 
 from __future__ import annotations
@@ -19,9 +25,13 @@ from dependency_injector import containers, providers
 
 from nexios_auth_di import factories
 from nexios_auth_di.authenticator import Authenticator
+from nexios_auth_di.lifetimes import CLOSE_TIMEOUT, Lifetimes, owned
+from nexios_auth_di.logs import get_logger
 from nexios_auth_di.policies import HasAnyPermission
 
-__all__ = ["AuthContainer"]
+__all__ = ["AuthContainer", "shutdown", "startup"]
+
+logger = get_logger("nexios_auth_di")
 
 
 class AuthContainer(containers.DeclarativeContainer):
@@ -37,7 +47,11 @@ class AuthContainer(containers.DeclarativeContainer):
     #: set by ``testing.override_user``: every request sees this user
     user_override: providers.Object[Any] = providers.Object(None)
 
-    stores = providers.Singleton(factories.build_stores, settings, clock)
+    #: what the container built that holds something open (see ``lifetimes.py``)
+    lifetimes = providers.Singleton(Lifetimes)
+    stores = providers.Singleton(
+        owned, lifetimes, "stores", factories.build_stores, settings, clock
+    )
     revocation_store = providers.Callable(factories.attribute, stores, "revocations")
     refresh_family_store = providers.Callable(factories.attribute, stores, "families")
     session_store = providers.Callable(factories.attribute, stores, "sessions")
@@ -52,12 +66,16 @@ class AuthContainer(containers.DeclarativeContainer):
         families=refresh_family_store,
         clock=clock,
     )
-    password_service = providers.Singleton(factories.build_password_service, settings)
+    password_service = providers.Singleton(
+        owned, lifetimes, "password_service", factories.build_password_service, settings
+    )
     api_key_service = providers.Singleton(
         factories.build_api_key_service, api_key_store, settings, clock
     )
     event_sink = providers.Singleton(factories.build_event_sink)
-    login_throttle = providers.Singleton(factories.build_login_throttle, settings, clock)
+    login_throttle = providers.Singleton(
+        owned, lifetimes, "login_throttle", factories.build_login_throttle, settings, clock
+    )
     #: where the app keeps its users, for the ready-made routes (see routes.py)
     user_repository: providers.Dependency[Any] = providers.Dependency()
 
@@ -76,3 +94,28 @@ class AuthContainer(containers.DeclarativeContainer):
     permission_policy = providers.Factory(HasAnyPermission)
     #: named policies for ``policy_required("name")`` / ``authorize(request, "name", obj)``
     policies = providers.Dict()
+
+
+async def startup(container: Any) -> None:
+    """Warm what the first login would pay for: the dummy hash that makes an unknown
+    username cost one verify, like a wrong password. Only for apps that keep users
+    (``user_repository`` set). Opens no store: those open on first use, so an unreachable
+    database fails requests closed (503) instead of failing the boot."""
+    if not container.user_repository.overridden:
+        return
+    try:
+        await container.password_service().warm_up()
+    except Exception:  # a warm-up is an optimisation: never fail the boot over it
+        logger.warning("warming up the password service failed", exc_info=True)
+
+
+async def shutdown(container: Any, *, bound: float = CLOSE_TIMEOUT) -> None:
+    """Close everything ``container`` opened; the one way to release it.
+
+    Closes only what was built (never builds or opens anything to close it), newest
+    first, each part within ``bound`` seconds; failures are logged, not raised.
+    Idempotent, and the parts stay usable: the next use reopens them (another lifespan).
+    """
+    failed = await container.lifetimes().aclose(bound=bound)
+    if failed:
+        logger.warning("shutdown left open: %s", ", ".join(failed))

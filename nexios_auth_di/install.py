@@ -2,15 +2,18 @@
 
 It checks the container (a missing loader or secret fails here, at bootstrap, not on
 the first request), wraps the router in the lazy ASGI middleware, registers the error
-handlers and OpenAPI security schemes, and leaves the container on ``app.state``.
+handlers and OpenAPI security schemes, leaves the container on ``app.state``, and ties
+the container's lifetime to the app's lifespan: ``container.shutdown`` runs at shutdown.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from nexios_auth_di.config import Settings
-from nexios_auth_di.container import AuthContainer
+from nexios_auth_di.container import AuthContainer, shutdown, startup
 from nexios_auth_di.decorator import REQUIREMENTS_ATTR
 from nexios_auth_di.exceptions import ConfigurationError
 from nexios_auth_di.http.compat import all_routes, fix_method_not_allowed
@@ -115,6 +118,35 @@ def _check_policies(app: Any, container: Any) -> None:
                 )
 
 
+def _manage_lifetime(app: Any, container: AuthContainer) -> None:
+    """Warm the container at startup and close what it opened at shutdown (see
+    ``lifetimes.py``). Nexios skips ``on_startup``/``on_shutdown`` handlers when the app
+    has its own ``lifespan``, so that one is wrapped instead."""
+
+    async def auth_startup() -> None:
+        await startup(container)
+
+    async def auth_shutdown() -> None:
+        await shutdown(container)
+
+    theirs = getattr(app, "lifespan_context", None)
+    if theirs is None:
+        app.on_startup(auth_startup)
+        app.on_shutdown(auth_shutdown)
+        return
+
+    @asynccontextmanager
+    async def lifespan(the_app: Any) -> AsyncIterator[Any]:
+        await auth_startup()
+        try:
+            async with theirs(the_app) as state:
+                yield state
+        finally:
+            await auth_shutdown()
+
+    app.lifespan_context = lifespan
+
+
 def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     """Wire ``container`` into ``app``.
 
@@ -136,6 +168,7 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     # routes mounted after install() are documented when the first request arrives
     app.state[CONTAINER_KEY] = container
     app.state[INSTALLED_FLAG] = True
+    _manage_lifetime(app, container)  # closes stores, tasks and pools on shutdown
 
 
 def document(app: Any, container: AuthContainer, *, check: bool = True) -> None:

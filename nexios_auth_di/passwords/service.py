@@ -23,6 +23,8 @@ Why each piece exists:
 * Passwords are limited to ``max_bytes`` of UTF-8 and rejected, never truncated, above it.
 * ``verify_and_update`` rehashes on login when the profile changed, so raising the cost is
   a configuration change, not a migration.
+* ``close()`` (called by the container's shutdown) stops the own pool without waiting:
+  queued hashes are cancelled and no hashing thread outlives the app's lifespan.
 """
 
 from __future__ import annotations
@@ -253,3 +255,11 @@ class PasswordService:
     async def warm_up(self) -> None:
         """Make the dummy hash now (e.g. at startup) so the first unknown login isn't slower."""
         await self._run(self._dummy_hash)
+
+    def close(self) -> None:
+        """Stop this service's own pool (never an injected executor) without waiting:
+        queued hashes are cancelled, idle threads exit, so no hashing thread keeps a
+        stopping process alive. The next hash starts a new pool (another lifespan)."""
+        pool, self._own_pool = self._own_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -3,6 +3,10 @@
 The engine modules are imported only when chosen, so ``aiosqlite`` and ``redis`` stay
 optional extras. Every mistake in the configuration is a ``ConfigurationError`` raised
 here, at start-up, never on the first request.
+
+Lifetime: building opens nothing (connections open on first use). ``StoreSet.close()``
+releases what was opened; the container's shutdown (``container.shutdown``, registered
+by ``install()``) calls it for the stores it built.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ async def _nothing() -> None:
 
 @dataclass(frozen=True, slots=True)
 class StoreSet:
-    """The stores of one engine, sharing one connection; ``close()`` releases it."""
+    """The stores of one engine, sharing one connection; ``close()`` releases it (and
+    stops the revocation cache's task), leaving the stores usable: the next call reopens."""
 
     revocations: RevocationStore
     families: RefreshFamilyStore
@@ -86,8 +91,10 @@ def _cached(
         raise ConfigurationError('"revocation_max_staleness" must be a positive number') from exc
 
     async def close() -> None:
-        await cache.close()
-        await db.close()
+        try:
+            await cache.close()
+        finally:
+            await db.close()
 
     return cache, close
 

@@ -9,6 +9,7 @@ Scripts build session keys from a prefix, so they need standalone Redis (not Clu
 
 Any Redis or socket error becomes ``StoreUnavailable``: requests fail closed. The client
 retries once on a broken connection, so the first call after a server restart works.
+``RedisDatabase.close()`` (the container's shutdown) disconnects its pool.
 """
 
 from __future__ import annotations
@@ -203,6 +204,8 @@ class RedisDatabase:
             raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
 
     async def close(self) -> None:
+        """Disconnect the client's pool (the container's shutdown calls this). Harmless
+        when nothing is open or when called twice; the next use makes a new client."""
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()

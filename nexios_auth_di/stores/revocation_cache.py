@@ -26,6 +26,10 @@ answering from its view for at most ``max_staleness`` (no revocation can complet
 meanwhile), then fails closed. Every writer must go through this class (the container's
 ``revocation_store`` provider does): a bare ``RedisRevocationStore`` writes without
 publishing, which the view would only see at its next resync.
+
+**Lifetime:** the subscriber task starts on the first check in a running loop;
+``close()`` (run by the container's shutdown, which ``install()`` registers) cancels and
+awaits it, then the factory's closer releases the store's client.
 """
 
 from __future__ import annotations
@@ -120,12 +124,20 @@ class CachedRevocationStore:
         return time.monotonic() - self._fresh_as_of <= self.max_staleness
 
     async def close(self) -> None:
+        """Stop following the channel: the subscriber task is cancelled and awaited (its
+        ``finally`` closes its own connection), so nothing of it outlives the lifespan.
+        Harmless when it never ran or when called twice; the next check starts it again.
+        A task of another (finished) event loop cannot be awaited here and is dropped."""
         task, self._task = self._task, None
         self._fresh_as_of = -math.inf
         if task is not None and not task.done() and task.get_loop() is _running_loop():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Cancel again until it ends: a cancel that lands while redis-py connects can be
+            # swallowed (the task then follows on). ``asyncio.wait``, unlike ``await task``,
+            # never swallows a cancel aimed at the caller.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.1)
+            self._fresh_as_of = -math.inf
 
     # -- internals ------------------------------------------------------------------------
     def _ensure_running(self) -> None:

@@ -78,9 +78,10 @@ _DB_ERRORS = (sqlite3.Error, OSError, ValueError)
 class SqliteDatabase:
     """The file, its single connection and the purge schedule, shared by the stores.
 
-    The connection opens lazily on first use inside the running loop; ``close()`` is
-    final (later calls raise ``StoreUnavailable``). Expired API-key records are kept
-    ``api_key_retention`` seconds past their expiry so owners can still see them.
+    The connection opens lazily on first use inside the running loop; ``close()`` (the
+    container's shutdown calls it) releases it until the next use. Expired API-key
+    records are kept ``api_key_retention`` seconds past their expiry so owners can still
+    see them.
     """
 
     def __init__(
@@ -101,13 +102,10 @@ class SqliteDatabase:
         self._purge_interval = purge_interval
         self._conn: aiosqlite.Connection | None = None
         self._open_lock: asyncio.Lock | None = None
-        self._closed = False
         self._writes = 0
         self._last_purge = clock()
 
     async def _connection(self) -> aiosqlite.Connection:
-        if self._closed:
-            raise StoreUnavailable("sqlite_closed")
         if self._conn is not None:
             return self._conn
         if self._open_lock is None:
@@ -159,8 +157,10 @@ class SqliteDatabase:
             await self.fetch(sql, (now,))
 
     async def close(self) -> None:
-        """Close the connection; the object cannot be used afterwards."""
-        self._closed = True
+        """Close the connection, which ends aiosqlite's worker thread (not a daemon: left
+        running it keeps a stopping server alive). Harmless when nothing is open or when
+        called twice; the next use opens a new connection, so an app can serve another
+        lifespan (e.g. a second ``TestClient`` block)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()

@@ -24,7 +24,7 @@ ROOT = Path(nexios_auth_di.__file__).parent
 LAYERS: dict[int, tuple[str, ...]] = {
     0: ("exceptions", "strict_json", "http.asgi", "config", "events", "logs", "usernames"),
     1: ("base", "policies", "tokens", "passwords", "apikeys", "stores", "sessions.cookies",
-        "sessions.csrf"),
+        "sessions.csrf", "lifetimes"),
     2: ("authenticator", "request_auth", "backends"),
     3: ("dependencies", "decorator", "sessions", "http", "middleware", "session"),
     4: ("", "container", "factories", "install", "routes", "testing", "pytest_plugin", "users"),
