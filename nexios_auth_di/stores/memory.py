@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import copy
 import heapq
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
-from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
+from nexios_auth_di.stores.protocols import (
+    API_KEY_RETENTION,
+    STAMP_TTL,
+    APIKeyRecord,
+    KeyAdd,
+    SpendResult,
+)
 
 __all__ = [
     "MIN_MARKER_TTL",
@@ -173,30 +180,114 @@ class MemorySessionStore:
 
 
 class MemoryAPIKeyStore:
-    """API-key records by id. Records are deep-copied in and out (``extra`` is a dict)."""
+    """API-key records by id, indexed by owner. Records are deep-copied in and out.
 
-    def __init__(self, clock: Clock = time.time) -> None:
+    Each record has a purge deadline (``expires_at`` or its revocation, plus
+    ``retention``; none while a never-expiring key is live), kept in a heap that every
+    write drains, so dead records and empty owner indexes do not pile up.
+    """
+
+    def __init__(self, clock: Clock = time.time, retention: float = API_KEY_RETENTION) -> None:
         self._clock = clock
+        self._retention = retention
         self._records: dict[str, APIKeyRecord] = {}
+        self._owners: dict[str, set[str]] = {}
+        self._purge_at: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._stamps = ExpiringDict(clock)
+
+    def _live(self, record: APIKeyRecord, now: float) -> bool:
+        return not record.revoked and (record.expires_at is None or record.expires_at > now)
+
+    def _schedule(self, key_id: str, deadline: float | None) -> None:
+        if deadline is None:
+            self._purge_at.pop(key_id, None)
+            return
+        self._purge_at[key_id] = deadline
+        heapq.heappush(self._heap, (deadline, key_id))
+
+    def _drop(self, key_id: str) -> None:
+        record = self._records.pop(key_id, None)
+        self._purge_at.pop(key_id, None)
+        if record is not None:
+            ids = self._owners.get(record.owner)
+            if ids is not None:
+                ids.discard(key_id)
+                if not ids:
+                    del self._owners[record.owner]
+
+    def _purge(self) -> None:
+        now, heap = self._clock(), self._heap
+        while heap and heap[0][0] <= now:
+            deadline, key_id = heapq.heappop(heap)
+            if self._purge_at.get(key_id) == deadline:
+                self._drop(key_id)
+        if len(heap) > 2 * len(self._purge_at) + 64:
+            self._heap = [(d, k) for k, d in self._purge_at.items()]
+            heapq.heapify(self._heap)
+
+    def _store(self, record: APIKeyRecord) -> None:
+        self._purge()
+        self._drop(record.key_id)
+        self._records[record.key_id] = copy.deepcopy(record)
+        self._owners.setdefault(record.owner, set()).add(record.key_id)
+        if record.revoked:
+            self._schedule(record.key_id, self._clock() + self._retention)
+        elif record.expires_at is not None:
+            self._schedule(record.key_id, record.expires_at + self._retention)
 
     async def put(self, record: APIKeyRecord) -> None:
-        self._records[record.key_id] = copy.deepcopy(record)
+        self._store(record)
 
     async def get(self, key_id: str) -> APIKeyRecord | None:
         record = self._records.get(key_id)
         return None if record is None else copy.deepcopy(record)
 
+    def _owned(self, owner: str) -> list[APIKeyRecord]:
+        return [self._records[k] for k in self._owners.get(owner, ())]
+
     async def list_for_owner(self, owner: str) -> list[APIKeyRecord]:
-        return [copy.deepcopy(r) for r in self._records.values() if r.owner == owner]
+        records = sorted(self._owned(owner), key=lambda r: (r.created_at, r.key_id))
+        return [copy.deepcopy(r) for r in records]
+
+    def _revoke(self, record: APIKeyRecord) -> None:
+        record.revoked = True
+        deadline = self._clock() + self._retention
+        current = self._purge_at.get(record.key_id)
+        self._schedule(record.key_id, deadline if current is None else min(current, deadline))
 
     async def revoke(self, key_id: str) -> bool:
+        self._purge()
         record = self._records.get(key_id)
         if record is None or record.revoked:
             return False
-        record.revoked = True
+        self._revoke(record)
         return True
 
     async def touch(self, key_id: str, when: float) -> None:
         record = self._records.get(key_id)
         if record is not None:
             record.last_used = when
+
+    async def add(self, record: APIKeyRecord, *, max_live: int, stamp: str) -> KeyAdd:
+        if self._stamps.get(record.owner, "") != stamp:
+            return KeyAdd.STALE
+        if await self.count_live(record.owner) >= max_live:
+            return KeyAdd.LIMIT
+        self._store(record)
+        return KeyAdd.OK
+
+    async def stamp(self, owner: str) -> str:
+        return str(self._stamps.get(owner, ""))
+
+    async def revoke_all(self, owner: str) -> int:
+        self._stamps.set(owner, secrets.token_hex(8), self._clock() + STAMP_TTL)
+        now = self._clock()
+        live = [r for r in self._owned(owner) if self._live(r, now)]
+        for record in live:
+            self._revoke(record)
+        return len(live)
+
+    async def count_live(self, owner: str) -> int:
+        now = self._clock()
+        return sum(self._live(r, now) for r in self._owned(owner))

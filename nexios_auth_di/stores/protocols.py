@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "API_KEY_RETENTION",
+    "STAMP_TTL",
     "APIKeyRecord",
     "APIKeyStore",
+    "KeyAdd",
     "RefreshFamilyStore",
     "RevocationStore",
     "SessionStore",
@@ -95,8 +98,27 @@ class APIKeyRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: A dead API-key record (revoked, or past ``expires_at``) is kept this long so its owner
+#: can still see it, then purged by every engine: no record outlives its usefulness.
+API_KEY_RETENTION = 30 * 86400.0
+#: An owner's revoke-all stamp outlives any request that could have read the old one.
+STAMP_TTL = 86400.0
+
+
+class KeyAdd(enum.Enum):
+    """Outcome of adding a new API key."""
+
+    OK = "ok"
+    LIMIT = "limit"  # the owner already has ``max_live`` live keys
+    STALE = "stale"  # ``revoke_all`` ran since the caller read the owner's stamp
+
+
 @runtime_checkable
 class APIKeyStore(Protocol):
+    """API-key records by id, indexed by owner. A record is *live* while not revoked and
+    not past ``expires_at`` (by the store's clock); dead ones are purged after
+    ``API_KEY_RETENTION``."""
+
     async def put(self, record: APIKeyRecord) -> None: ...
 
     async def get(self, key_id: str) -> APIKeyRecord | None: ...
@@ -106,3 +128,22 @@ class APIKeyStore(Protocol):
     async def revoke(self, key_id: str) -> bool: ...
 
     async def touch(self, key_id: str, when: float) -> None: ...
+
+    async def add(self, record: APIKeyRecord, *, max_live: int, stamp: str) -> KeyAdd:
+        """Store a *new* record in one atomic step, unless its owner already has
+        ``max_live`` live keys or the owner's stamp is no longer ``stamp``."""
+        ...
+
+    async def stamp(self, owner: str) -> str:
+        """A value that changes on every ``revoke_all(owner)`` (``""`` before any)."""
+        ...
+
+    async def revoke_all(self, owner: str) -> int:
+        """Change the owner's stamp, *then* revoke each live key; return how many.
+
+        In that order, a creation in flight either lands before the sweep (and is
+        revoked) or after the stamp changed (and ``add`` answers STALE).
+        """
+        ...
+
+    async def count_live(self, owner: str) -> int: ...

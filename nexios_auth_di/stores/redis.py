@@ -15,6 +15,7 @@ retries once on a broken connection, so the first call after a server restart wo
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +31,13 @@ from redis.exceptions import RedisError
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.memory import MIN_MARKER_TTL
-from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
+from nexios_auth_di.stores.protocols import (
+    API_KEY_RETENTION,
+    STAMP_TTL,
+    APIKeyRecord,
+    KeyAdd,
+    SpendResult,
+)
 
 __all__ = [
     "RedisAPIKeyStore",
@@ -102,26 +109,90 @@ for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return n
 """
-# KEYS[1] record hash, KEYS[2] owner index; ARGV rec json, revoked, last_used, ttl ms|'', id
-_KEY_PUT = """
-local fresh = redis.call('EXISTS', KEYS[2]) == 0
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'revoked', ARGV[2], 'last_used', ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[5])
-if ARGV[4] == '' then
-  redis.call('PERSIST', KEYS[2])
-else
-  local ttl = tonumber(ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  local p = redis.call('PTTL', KEYS[2])
-  if fresh or (p >= 0 and p < ttl) then redis.call('PEXPIRE', KEYS[2], ttl) end
+# API-key helpers shared by the scripts below. An owner index lives as long as its
+# longest-lived record (no TTL only while it holds a live key that never expires), and
+# loses ids whose record is gone; a dead record keeps at most the retention period.
+_KEY_LIB = """
+local function fix_index(index, prefix)
+  local forever, longest = false, 0
+  for _, id in ipairs(redis.call('SMEMBERS', index)) do
+    local p = redis.call('PTTL', prefix .. id)
+    if p == -2 then redis.call('SREM', index, id)
+    elseif p == -1 then forever = true
+    elseif p > longest then longest = p end
+  end
+  if forever then redis.call('PERSIST', index)
+  elseif longest > 0 then redis.call('PEXPIRE', index, longest) end
 end
+local function live(key, owner, now)
+  local f = redis.call('HMGET', key, 'revoked', 'rec')
+  if f[1] ~= '0' or not f[2] then return false end
+  local rec = cjson.decode(f[2])
+  local exp = rec['expires_at']
+  return rec['owner'] == owner and (exp == cjson.null or tonumber(exp) > now)
+end
+local function count_live(index, prefix, owner, now)
+  local n = 0
+  for _, id in ipairs(redis.call('SMEMBERS', index)) do
+    if live(prefix .. id, owner, now) then n = n + 1 end
+  end
+  return n
+end
+local function retire(key, ttl)
+  redis.call('HSET', key, 'revoked', '1')
+  local p = redis.call('PTTL', key)
+  if p < 0 or p > ttl then redis.call('PEXPIRE', key, ttl) end
+end
+local function put(key, index, rec, revoked, last_used, ttl, id)
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'rec', rec, 'revoked', revoked, 'last_used', last_used)
+  redis.call('SADD', index, id)
+  if ttl ~= '' then redis.call('PEXPIRE', key, tonumber(ttl)) end
+end
+"""
+# KEYS[1] record hash, KEYS[2] owner index; ARGV rec json, revoked, last_used, ttl ms|'', id,
+# record prefix
+_KEY_PUT = _KEY_LIB + """
+put(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+fix_index(KEYS[2], ARGV[6])
 return 0
 """
-_KEY_REVOKE = """
+# KEYS as _KEY_PUT plus KEYS[3] owner stamp; ARGV as _KEY_PUT plus max_live, stamp, now,
+# owner -> 0 OK, 1 LIMIT, 2 STALE
+_KEY_ADD = _KEY_LIB + """
+if (redis.call('GET', KEYS[3]) or '') ~= ARGV[8] then return 2 end
+if count_live(KEYS[2], ARGV[6], ARGV[10], tonumber(ARGV[9])) >= tonumber(ARGV[7]) then
+  return 1
+end
+put(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+fix_index(KEYS[2], ARGV[6])
+return 0
+"""
+# KEYS[1] record hash; ARGV retention ms, owner-index prefix, record prefix
+_KEY_REVOKE = _KEY_LIB + """
 if redis.call('HGET', KEYS[1], 'revoked') ~= '0' then return 0 end
-redis.call('HSET', KEYS[1], 'revoked', '1')
+retire(KEYS[1], tonumber(ARGV[1]))
+fix_index(ARGV[2] .. cjson.decode(redis.call('HGET', KEYS[1], 'rec'))['owner'], ARGV[3])
 return 1
+"""
+# KEYS[1] owner index, KEYS[2] owner stamp; ARGV new stamp, stamp ttl ms, retention ms, now,
+# record prefix, owner -> how many live keys were revoked
+_KEY_REVOKE_ALL = _KEY_LIB + """
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[5] .. id
+  if live(key, ARGV[6], tonumber(ARGV[4])) then
+    retire(key, tonumber(ARGV[3]))
+    n = n + 1
+  end
+end
+fix_index(KEYS[1], ARGV[5])
+return n
+"""
+# KEYS[1] owner index; ARGV record prefix, owner, now
+_KEY_COUNT = _KEY_LIB + """
+return count_live(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]))
 """
 _KEY_TOUCH = """
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'last_used', ARGV[1]) end
@@ -134,7 +205,10 @@ _SCRIPTS = {
     "session_save": _SESSION_SAVE,
     "session_delete_for_subject": _SESSION_DELETE_FOR_SUBJECT,
     "key_put": _KEY_PUT,
+    "key_add": _KEY_ADD,
     "key_revoke": _KEY_REVOKE,
+    "key_revoke_all": _KEY_REVOKE_ALL,
+    "key_count": _KEY_COUNT,
     "key_touch": _KEY_TOUCH,
 }
 
@@ -153,7 +227,7 @@ class RedisDatabase:
         namespace: str = "nxauth",
         socket_timeout: float = 0.5,
         clock: Clock = time.time,
-        api_key_retention: float = 30 * 86400.0,
+        api_key_retention: float = API_KEY_RETENTION,
     ) -> None:
         try:
             parse_url(url)
@@ -319,45 +393,92 @@ def _decode(raw: dict[str, str]) -> APIKeyRecord | None:
 
 
 class RedisAPIKeyStore:
-    """``ak:{key_id}`` hash (record JSON + mutable fields) and ``ak-owner:{owner}`` set.
+    """``ak:{key_id}`` hash (record JSON + mutable fields), ``ak-owner:{owner}`` set of
+    ids and ``ak-stamp:{owner}`` (changed by ``revoke_all``).
 
-    A record with ``expires_at`` is kept ``api_key_retention`` seconds past it; one
-    without lives until replaced (the only keys without a TTL, with their owner index).
+    A record with ``expires_at`` is kept ``api_key_retention`` seconds past it, a revoked
+    one at most that long after revocation; a live key that never expires (and its owner
+    index) is the only state without a TTL, and revoking it gives it one.
     """
 
     def __init__(self, db: RedisDatabase) -> None:
         self._db = db
+        self._records = db.key("ak", "")
+        self._owners = db.key("ak-owner", "")
+
+    def _put_args(self, record: APIKeyRecord) -> tuple[list[str], list[Any]]:
+        retention = self._db.api_key_retention
+        ttl: int | None = None
+        if record.expires_at is not None:
+            ttl = self._db.ttl_ms(record.expires_at + retention)
+        if record.revoked:
+            ttl = min(ttl or int(retention * 1000), int(retention * 1000))
+        last_used = "" if record.last_used is None else repr(float(record.last_used))
+        keys = [self._records + record.key_id, self._owners + record.owner]
+        args = [
+            _encode(record),
+            "1" if record.revoked else "0",
+            last_used,
+            "" if ttl is None else ttl,
+            record.key_id,
+            self._records,
+        ]
+        return keys, args
 
     async def put(self, record: APIKeyRecord) -> None:
-        ttl = (
-            ""
-            if record.expires_at is None
-            else self._db.ttl_ms(record.expires_at + self._db.api_key_retention)
-        )
-        last_used = "" if record.last_used is None else repr(float(record.last_used))
-        keys = [self._db.key("ak", record.key_id), self._db.key("ak-owner", record.owner)]
-        args = [_encode(record), "1" if record.revoked else "0", last_used, ttl, record.key_id]
+        keys, args = self._put_args(record)
         await self._db.script("key_put", keys, args)
 
     async def get(self, key_id: str) -> APIKeyRecord | None:
         client = self._db.client
         with self._db.guard():
-            raw = await client.hgetall(self._db.key("ak", key_id))
+            raw = await client.hgetall(self._records + key_id)
         return _decode(cast(dict[str, str], raw))
 
     async def list_for_owner(self, owner: str) -> list[APIKeyRecord]:
         client = self._db.client
         with self._db.guard():
-            ids = cast(set[str], await client.smembers(self._db.key("ak-owner", owner)))
+            ids = cast(set[str], await client.smembers(self._owners + owner))
             async with client.pipeline(transaction=False) as pipe:
                 for key_id in sorted(ids):
-                    pipe.hgetall(self._db.key("ak", key_id))
+                    pipe.hgetall(self._records + key_id)
                 raws = await pipe.execute()
         records = [r for r in map(_decode, raws) if r is not None and r.owner == owner]
         return sorted(records, key=lambda r: (r.created_at, r.key_id))
 
     async def revoke(self, key_id: str) -> bool:
-        return bool(await self._db.script("key_revoke", [self._db.key("ak", key_id)], []))
+        retention = int(self._db.api_key_retention * 1000)
+        args = [retention, self._owners, self._records]
+        return bool(await self._db.script("key_revoke", [self._records + key_id], args))
 
     async def touch(self, key_id: str, when: float) -> None:
-        await self._db.script("key_touch", [self._db.key("ak", key_id)], [repr(float(when))])
+        await self._db.script("key_touch", [self._records + key_id], [repr(float(when))])
+
+    async def add(self, record: APIKeyRecord, *, max_live: int, stamp: str) -> KeyAdd:
+        keys, args = self._put_args(record)
+        keys.append(self._db.key("ak-stamp", record.owner))
+        args += [max_live, stamp, repr(float(self._db.clock())), record.owner]
+        result = int(await self._db.script("key_add", keys, args))
+        return (KeyAdd.OK, KeyAdd.LIMIT, KeyAdd.STALE)[result]
+
+    async def stamp(self, owner: str) -> str:
+        client = self._db.client
+        with self._db.guard():
+            value = await client.get(self._db.key("ak-stamp", owner))
+        return "" if value is None else str(value)
+
+    async def revoke_all(self, owner: str) -> int:
+        keys = [self._owners + owner, self._db.key("ak-stamp", owner)]
+        args = [
+            secrets.token_hex(8),
+            int(STAMP_TTL * 1000),
+            int(self._db.api_key_retention * 1000),
+            repr(float(self._db.clock())),
+            self._records,
+            owner,
+        ]
+        return int(await self._db.script("key_revoke_all", keys, args))
+
+    async def count_live(self, owner: str) -> int:
+        args = [self._records, owner, repr(float(self._db.clock()))]
+        return int(await self._db.script("key_count", [self._owners + owner], args))

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +24,13 @@ import aiosqlite
 
 from nexios_auth_di.exceptions import StoreUnavailable
 from nexios_auth_di.stores.memory import MIN_MARKER_TTL
-from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
+from nexios_auth_di.stores.protocols import (
+    API_KEY_RETENTION,
+    STAMP_TTL,
+    APIKeyRecord,
+    KeyAdd,
+    SpendResult,
+)
 
 __all__ = [
     "SqliteAPIKeyStore",
@@ -59,6 +67,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     last_used REAL, extra TEXT NOT NULL, purge_at REAL);
 CREATE INDEX IF NOT EXISTS api_keys_owner ON api_keys (owner);
 CREATE INDEX IF NOT EXISTS api_keys_purge ON api_keys (purge_at);
+CREATE TABLE IF NOT EXISTS api_key_stamps (
+    owner TEXT PRIMARY KEY, stamp TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
 """
 
 _PURGE = (
@@ -68,6 +78,7 @@ _PURGE = (
     "DELETE FROM revoked_family WHERE expires_at <= ?",
     "DELETE FROM sessions WHERE expires_at <= ?",
     "DELETE FROM api_keys WHERE purge_at IS NOT NULL AND purge_at <= ?",
+    "DELETE FROM api_key_stamps WHERE expires_at <= ?",
 )
 
 #: What the driver raises when the file cannot be used: locked past the busy timeout,
@@ -92,7 +103,7 @@ class SqliteDatabase:
         busy_timeout: float = 5.0,
         purge_every: int = 1000,
         purge_interval: float = 60.0,
-        api_key_retention: float = 30 * 86400.0,
+        api_key_retention: float = API_KEY_RETENTION,
     ) -> None:
         self.path = os.fspath(path)
         self.clock = clock
@@ -286,6 +297,21 @@ _PUT_KEY = (
 )
 
 
+_LIVE = "revoked = 0 AND (expires_at IS NULL OR expires_at > ?2)"
+#: a revoked record is purged ``retention`` after revocation (?1), or sooner if it expires
+_RETAIN = "purge_at = min(coalesce(purge_at, ?1), ?1)"
+_ADD_KEY = (
+    "INSERT INTO api_keys (key_id, prefix, owner, secret_hash, scopes, name, created_at, "
+    "expires_at, revoked, last_used, extra, purge_at) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 "
+    "WHERE (SELECT count(*) FROM api_keys WHERE owner = ?13 AND revoked = 0 "
+    "AND (expires_at IS NULL OR expires_at > ?14)) < ?15 "
+    "AND coalesce((SELECT stamp FROM api_key_stamps WHERE owner = ?13 AND expires_at > ?14), "
+    "'') = ?16 "
+    "ON CONFLICT (key_id) DO NOTHING RETURNING 1"
+)
+
+
 def _record(row: tuple[Any, ...]) -> APIKeyRecord:
     return APIKeyRecord(
         key_id=row[0],
@@ -308,27 +334,28 @@ class SqliteAPIKeyStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
+    def _row(self, record: APIKeyRecord) -> tuple[Any, ...]:
+        retention = self._db.api_key_retention
+        purge_at = None if record.expires_at is None else record.expires_at + retention
+        if record.revoked:
+            purge_at = min(purge_at or math.inf, self._db.clock() + retention)
+        return (
+            record.key_id,
+            record.prefix,
+            record.owner,
+            record.secret_hash,
+            json.dumps(list(record.scopes)),
+            record.name,
+            record.created_at,
+            record.expires_at,
+            int(record.revoked),
+            record.last_used,
+            json.dumps(record.extra, separators=(",", ":")),
+            purge_at,
+        )
+
     async def put(self, record: APIKeyRecord) -> None:
-        purge_at = (
-            None if record.expires_at is None else record.expires_at + self._db.api_key_retention
-        )
-        await self._db.write(
-            _PUT_KEY,
-            (
-                record.key_id,
-                record.prefix,
-                record.owner,
-                record.secret_hash,
-                json.dumps(list(record.scopes)),
-                record.name,
-                record.created_at,
-                record.expires_at,
-                int(record.revoked),
-                record.last_used,
-                json.dumps(record.extra, separators=(",", ":")),
-                purge_at,
-            ),
-        )
+        await self._db.write(_PUT_KEY, self._row(record))
 
     async def get(self, key_id: str) -> APIKeyRecord | None:
         rows = await self._db.fetch(_SELECT_KEYS + " WHERE key_id = ?", (key_id,))
@@ -343,10 +370,47 @@ class SqliteAPIKeyStore:
 
     async def revoke(self, key_id: str) -> bool:
         rows = await self._db.write(
-            "UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND revoked = 0 RETURNING 1",
-            (key_id,),
+            "UPDATE api_keys SET revoked = 1, " + _RETAIN + " WHERE key_id = ?2 AND revoked = 0 "
+            "RETURNING 1",
+            (self._db.clock() + self._db.api_key_retention, key_id),
         )
         return bool(rows)
+
+    async def add(self, record: APIKeyRecord, *, max_live: int, stamp: str) -> KeyAdd:
+        # one INSERT ... SELECT ... WHERE: the cap and the stamp are checked atomically
+        now = self._db.clock()
+        rows = await self._db.write(
+            _ADD_KEY, (*self._row(record), record.owner, now, max_live, stamp)
+        )
+        if rows:
+            return KeyAdd.OK
+        return KeyAdd.STALE if await self.stamp(record.owner) != stamp else KeyAdd.LIMIT
+
+    async def stamp(self, owner: str) -> str:
+        rows = await self._db.fetch(
+            "SELECT stamp FROM api_key_stamps WHERE owner = ? AND expires_at > ?",
+            (owner, self._db.clock()),
+        )
+        return str(rows[0][0]) if rows else ""
+
+    async def revoke_all(self, owner: str) -> int:
+        now = self._db.clock()
+        await self._db.write(
+            "INSERT OR REPLACE INTO api_key_stamps (owner, stamp, expires_at) VALUES (?, ?, ?)",
+            (owner, secrets.token_hex(8), now + STAMP_TTL),
+        )
+        rows = await self._db.write(
+            "UPDATE api_keys SET revoked = 1, " + _RETAIN + " WHERE owner = ?2 AND revoked = 0 "
+            "AND (expires_at IS NULL OR expires_at > ?3) RETURNING 1",
+            (now + self._db.api_key_retention, owner, now),
+        )
+        return len(rows)
+
+    async def count_live(self, owner: str) -> int:
+        rows = await self._db.fetch(
+            "SELECT count(*) FROM api_keys WHERE owner = ?1 AND " + _LIVE, (owner, self._db.clock())
+        )
+        return int(rows[0][0])
 
     async def touch(self, key_id: str, when: float) -> None:
         await self._db.write("UPDATE api_keys SET last_used = ? WHERE key_id = ?", (when, key_id))

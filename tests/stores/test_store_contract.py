@@ -8,10 +8,12 @@ import dataclasses
 from store_support import Harness
 
 from nexios_auth_di.stores.protocols import (
+    API_KEY_RETENTION,
     APIKeyRecord,
     APIKeyStore,
     RefreshFamilyStore,
     RevocationStore,
+    KeyAdd,
     SessionStore,
     SpendResult,
 )
@@ -264,3 +266,83 @@ async def test_api_key_owner_change_moves_listing(harness: Harness) -> None:
     await keys.put(_record("k1", owner="bob"))
     assert await keys.list_for_owner("alice") == []
     assert [r.owner for r in await keys.list_for_owner("bob")] == ["bob"]
+
+
+# --- API keys: per-owner cap, revoke-all stamp, purge ------------------------------------
+
+
+def _live(key_id: str, harness: Harness, owner: str = "alice", **kw: object) -> APIKeyRecord:
+    return _record(key_id, owner, expires_at=harness.clock() + HOUR, **kw)
+
+
+async def test_api_key_add_stops_at_max_live(harness: Harness) -> None:
+    """``add`` refuses a key beyond ``max_live`` live keys; dead keys do not count."""
+    keys = harness.stores.api_keys
+    stamp = await keys.stamp("alice")
+    assert await keys.add(_live("k1", harness), max_live=2, stamp=stamp) is KeyAdd.OK
+    assert await keys.add(_live("k2", harness), max_live=2, stamp=stamp) is KeyAdd.OK
+    assert await keys.add(_live("k3", harness), max_live=2, stamp=stamp) is KeyAdd.LIMIT
+    assert await keys.get("k3") is None
+    assert await keys.count_live("alice") == 2
+    assert await keys.add(_live("b1", harness, "bob"), max_live=2, stamp="") is KeyAdd.OK
+    await keys.revoke("k1")
+    assert await keys.count_live("alice") == 1
+    assert await keys.add(_live("k3", harness), max_live=2, stamp=stamp) is KeyAdd.OK
+    await harness.advance(HOUR + 1)  # every key above has expired
+    assert await keys.count_live("alice") == 0
+    assert await keys.add(_record("k4"), max_live=1, stamp=stamp) is KeyAdd.OK
+    assert await keys.count_live("alice") == 1, "a key without expiry is live until revoked"
+
+
+async def test_fifty_concurrent_adds_never_exceed_max_live(harness: Harness) -> None:
+    """The cap is checked and the record written in one atomic step."""
+    keys = harness.stores.api_keys
+    records = [_live(f"k{i}", harness) for i in range(50)]
+    results = await asyncio.gather(*(keys.add(r, max_live=7, stamp="") for r in records))
+    assert results.count(KeyAdd.OK) == 7
+    assert results.count(KeyAdd.LIMIT) == 43
+    assert await keys.count_live("alice") == 7
+    assert len(await keys.list_for_owner("alice")) == 7
+
+
+async def test_revoke_all_revokes_every_live_key_and_changes_the_stamp(harness: Harness) -> None:
+    """``revoke_all`` revokes the owner's keys only, and an ``add`` that read the old stamp
+    (a creation in flight) is refused as STALE."""
+    keys = harness.stores.api_keys
+    before = await keys.stamp("alice")
+    await keys.add(_live("k1", harness), max_live=10, stamp=before)
+    await keys.add(_record("k2"), max_live=10, stamp=before)  # never expires
+    await keys.add(_live("b1", harness, "bob"), max_live=10, stamp=await keys.stamp("bob"))
+    assert await keys.revoke_all("alice") == 2
+    assert await keys.revoke_all("alice") == 0
+    for key_id in ("k1", "k2"):
+        stored = await keys.get(key_id)
+        assert stored is not None and stored.revoked
+    assert await keys.count_live("alice") == 0
+    assert await keys.count_live("bob") == 1
+    after = await keys.stamp("alice")
+    assert after != before
+    assert await keys.add(_live("k3", harness), max_live=10, stamp=before) is KeyAdd.STALE
+    assert await keys.get("k3") is None
+    assert await keys.add(_live("k3", harness), max_live=10, stamp=after) is KeyAdd.OK
+
+
+async def test_dead_api_keys_are_purged_after_retention(harness: Harness) -> None:
+    """Revoked keys (even ones that never expire) and expired keys are forgotten after the
+    retention period: no API-key record lives forever once it is dead."""
+    keys = harness.stores.api_keys
+    await keys.put(_record("forever"))
+    await keys.put(_live("short", harness))
+    await keys.revoke("forever")
+    await harness.advance(API_KEY_RETENTION + HOUR + 1)
+    await keys.put(_live("fresh", harness))  # a write gives lazy engines their purge chance
+    await harness.stores.api_keys.count_live("alice")
+    if harness.engine == "sqlite":
+        await keys._db.purge()  # type: ignore[attr-defined]
+    assert await keys.get("forever") is None
+    assert await keys.get("short") is None
+    assert [r.key_id for r in await keys.list_for_owner("alice")] == ["fresh"]
+    if harness.engine == "redis":
+        client = keys._db.client  # type: ignore[attr-defined]
+        for key in await harness.keys():
+            assert await client.pttl(key) > 0, f"{key} would live forever"
