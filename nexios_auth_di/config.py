@@ -94,6 +94,9 @@ class APIKeySettings:
     max_ttl: int = 10 * 365 * DAY
     max_per_user: int = 100
     revoke_on_password_change: bool = True
+    # Scopes any user may put on their own keys (``require_scopes`` names them): they only
+    # narrow what a key may do on its owner's behalf. Others must be the owner's permissions.
+    grantable_scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,10 @@ class Settings:
             )
         if self.api_key.default_ttl is not None and self.api_key.default_ttl <= 0:
             _fail("api_key.default_ttl", "must be positive, or null for keys that never expire")
+        if (self.api_key.default_ttl or 0) > self.api_key.max_ttl:
+            _fail("api_key.default_ttl", "must be at most api_key.max_ttl")
+        if any(not s or s != s.strip() for s in self.api_key.grantable_scopes):
+            _fail("api_key.grantable_scopes", "must hold non-empty scope names without spaces")
         for key in (
             "throttle.per_account",
             "throttle.per_ip",

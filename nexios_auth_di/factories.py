@@ -92,7 +92,15 @@ def build_password_service(settings: Settings) -> Any:
 def build_api_key_service(store: Any, settings: Settings, clock: Callable[[], float]) -> Any:
     from nexios_auth_di.apikeys.service import APIKeyService
 
-    return APIKeyService(store, prefix=settings.api_key.prefix, clock=clock)
+    keys = settings.api_key
+    return APIKeyService(
+        store,
+        prefix=keys.prefix,
+        clock=clock,
+        default_ttl=keys.default_ttl,
+        max_ttl=keys.max_ttl,
+        max_per_user=keys.max_per_user,
+    )
 
 
 def build_login_throttle(settings: Settings, clock: Callable[[], float]) -> Any:

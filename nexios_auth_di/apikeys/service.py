@@ -15,15 +15,15 @@ import hmac
 import re
 import secrets
 import string
-import time
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from nexios_auth_di.exceptions import ConfigurationError
-from nexios_auth_di.stores.protocols import APIKeyRecord, APIKeyStore
+from nexios_auth_di.exceptions import ConfigurationError, Conflict, PermissionDenied
+from nexios_auth_di.stores.protocols import APIKeyRecord, APIKeyStore, KeyAdd
 
 __all__ = [
+    "APIKeyLimitReached",
     "APIKeyService",
     "checksum",
     "public_view",
@@ -80,9 +80,23 @@ def scopes_as_permissions(record: APIKeyRecord) -> frozenset[str]:
     return frozenset(record.scopes)
 
 
+class APIKeyLimitReached(Conflict):
+    """409: the owner already has ``api_key.max_per_user`` live keys."""
+
+    default_detail = "You have the maximum number of live API keys; revoke one first."
+    error_code = "api_key_limit"
+
+    def __init__(self) -> None:
+        super().__init__(reason="api_key_limit")
+
+
 class APIKeyService:
     """Create, check, list and revoke API keys over an ``APIKeyStore``.
 
+    Every setting comes from ``Settings.api_key`` (through ``factories.py``): keys expire
+    after ``default_ttl`` unless the app configured ``None`` (never) explicitly, a
+    requested ttl may not exceed ``max_ttl``, and an owner holds at most ``max_per_user``
+    live keys (checked atomically by the store, so a burst cannot overshoot).
     Store errors (``StoreUnavailable``) propagate, so a request fails closed with 503.
     """
 
@@ -90,15 +104,20 @@ class APIKeyService:
         self,
         store: APIKeyStore,
         *,
-        prefix: str = "nxa",
-        clock: Callable[[], float] = time.time,
-        default_ttl: float | None = None,
+        prefix: str,
+        clock: Callable[[], float],
+        default_ttl: float | None,
+        max_ttl: float,
+        max_per_user: int,
     ) -> None:
         if not _PREFIX.match(prefix):
             raise ConfigurationError("API-key prefix must be 2-16 of [a-z0-9], letter first")
-        if default_ttl is not None and default_ttl <= 0:
-            raise ConfigurationError("default_ttl must be positive")
+        if max_ttl <= 0 or max_per_user <= 0:
+            raise ConfigurationError("API-key max_ttl and max_per_user must be positive")
+        if default_ttl is not None and not 0 < default_ttl <= max_ttl:
+            raise ConfigurationError("default_ttl must be positive and at most max_ttl")
         self.store, self.prefix, self.clock, self.default_ttl = store, prefix, clock, default_ttl
+        self.max_ttl, self.max_per_user = max_ttl, max_per_user
         self._shape = re.compile(
             rf"^{prefix}_([0-9A-Za-z]{{{KEY_ID_LEN}}})_"
             rf"([0-9A-Za-z]{{{SECRET_LEN}}})([0-9A-Za-z]{{{CHECKSUM_LEN}}})$"
@@ -111,16 +130,22 @@ class APIKeyService:
         scopes: Iterable[str] = (),
         name: str = "",
         ttl: float | None = None,
+        stamp: str | None = None,
     ) -> tuple[str, APIKeyRecord]:
-        """Make a key for ``owner``. The returned string is the only copy of the secret."""
+        """Make a key for ``owner``. The returned string is the only copy of the secret.
+
+        ``stamp`` is ``await stamp(owner)`` read *before* the caller checked the owner's
+        password: if ``revoke_all`` ran since (a password change, logout-all), nothing is
+        stored and the request gets a 403. Beyond ``max_per_user`` live keys: 409.
+        """
         if not isinstance(owner, str) or not owner:
             raise ConfigurationError("owner must be a non-empty string")
         granted = tuple(scopes)
         if any(not isinstance(s, str) or not s or s != s.strip() for s in granted):
             raise ConfigurationError("scopes must be non-empty strings without padding")
         life = ttl if ttl is not None else self.default_ttl
-        if life is not None and life <= 0:
-            raise ConfigurationError("ttl must be positive")
+        if life is not None and not 0 < life <= self.max_ttl:
+            raise ConfigurationError("ttl must be positive and at most max_ttl")
         key_id, secret = _random_b62(KEY_ID_LEN), _random_b62(SECRET_LEN)
         body = f"{self.prefix}_{key_id}_{secret}"
         now = self.clock()
@@ -134,8 +159,25 @@ class APIKeyService:
             created_at=now,
             expires_at=None if life is None else now + life,
         )
-        await self.store.put(record)
+        if stamp is None:
+            stamp = await self.store.stamp(owner)
+        outcome = await self.store.add(record, max_live=self.max_per_user, stamp=stamp)
+        if outcome is KeyAdd.LIMIT:
+            raise APIKeyLimitReached()
+        if outcome is KeyAdd.STALE:
+            raise PermissionDenied(
+                "Your credentials changed while the key was being created; sign in again.",
+                reason="api_key_stale",
+            )
         return body + checksum(body), record
+
+    async def stamp(self, owner: str) -> str:
+        """Read before verifying the owner's password; hand to ``create(stamp=...)``."""
+        return await self.store.stamp(owner)
+
+    async def revoke_all(self, owner: str) -> int:
+        """Revoke every key of ``owner`` (and any creation in flight); return how many."""
+        return await self.store.revoke_all(owner)
 
     def parse(self, raw: str) -> tuple[str, str] | None:
         """``(key_id, secret)`` if ``raw`` is one of our keys by shape and checksum.
@@ -180,6 +222,13 @@ class APIKeyService:
         return await self.store.revoke(key_id)
 
     async def list(self, owner: str) -> builtins.list[APIKeyRecord]:
-        """The owner's keys, newest first (records never hold a secret)."""
-        records = await self.store.list_for_owner(owner)
-        return sorted(records, key=lambda r: r.created_at, reverse=True)
+        """The owner's live keys, newest first, at most ``max_per_user`` (records never
+        hold a secret; revoked and expired ones are not listed)."""
+        now = self.clock()
+        records = [
+            r
+            for r in await self.store.list_for_owner(owner)
+            if not r.revoked and (r.expires_at is None or r.expires_at > now)
+        ]
+        records.sort(key=lambda r: (r.created_at, r.key_id), reverse=True)
+        return records[: self.max_per_user]

@@ -297,9 +297,8 @@ _PUT_KEY = (
 )
 
 
-_LIVE = "revoked = 0 AND (expires_at IS NULL OR expires_at > ?2)"
-#: a revoked record is purged ``retention`` after revocation (?1), or sooner if it expires
-_RETAIN = "purge_at = min(coalesce(purge_at, ?1), ?1)"
+# A revoked record is purged ``retention`` after revocation, or sooner if it expires:
+# ``purge_at = min(coalesce(purge_at, deadline), deadline)`` in revoke and revoke_all.
 _ADD_KEY = (
     "INSERT INTO api_keys (key_id, prefix, owner, secret_hash, scopes, name, created_at, "
     "expires_at, revoked, last_used, extra, purge_at) "
@@ -370,8 +369,8 @@ class SqliteAPIKeyStore:
 
     async def revoke(self, key_id: str) -> bool:
         rows = await self._db.write(
-            "UPDATE api_keys SET revoked = 1, " + _RETAIN + " WHERE key_id = ?2 AND revoked = 0 "
-            "RETURNING 1",
+            "UPDATE api_keys SET revoked = 1, purge_at = min(coalesce(purge_at, ?1), ?1) "
+            "WHERE key_id = ?2 AND revoked = 0 RETURNING 1",
             (self._db.clock() + self._db.api_key_retention, key_id),
         )
         return bool(rows)
@@ -400,15 +399,18 @@ class SqliteAPIKeyStore:
             (owner, secrets.token_hex(8), now + STAMP_TTL),
         )
         rows = await self._db.write(
-            "UPDATE api_keys SET revoked = 1, " + _RETAIN + " WHERE owner = ?2 AND revoked = 0 "
-            "AND (expires_at IS NULL OR expires_at > ?3) RETURNING 1",
+            "UPDATE api_keys SET revoked = 1, purge_at = min(coalesce(purge_at, ?1), ?1) "
+            "WHERE owner = ?2 AND revoked = 0 AND (expires_at IS NULL OR expires_at > ?3) "
+            "RETURNING 1",
             (now + self._db.api_key_retention, owner, now),
         )
         return len(rows)
 
     async def count_live(self, owner: str) -> int:
         rows = await self._db.fetch(
-            "SELECT count(*) FROM api_keys WHERE owner = ?1 AND " + _LIVE, (owner, self._db.clock())
+            "SELECT count(*) FROM api_keys WHERE owner = ?1 AND revoked = 0 "
+            "AND (expires_at IS NULL OR expires_at > ?2)",
+            (owner, self._db.clock()),
         )
         return int(rows[0][0])
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hmac
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,14 +19,22 @@ from support import FakeClock
 from nexios_auth_di.apikeys.service import (
     BASE62,
     TOUCH_INTERVAL,
+    APIKeyLimitReached,
     APIKeyService,
     checksum,
     public_view,
     scopes_as_permissions,
 )
-from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
+from nexios_auth_di.exceptions import (
+    ConfigurationError,
+    Conflict,
+    PermissionDenied,
+    StoreUnavailable,
+)
 from nexios_auth_di.stores.memory import MemoryAPIKeyStore
-from nexios_auth_di.stores.protocols import APIKeyRecord
+from nexios_auth_di.stores.protocols import APIKeyRecord, APIKeyStore
+
+DAY = 86400.0
 
 KEY_RE = re.compile(r"^nxa_[0-9A-Za-z]{16}_[0-9A-Za-z]{32}[0-9A-Za-z]{6}$")
 
@@ -32,8 +42,8 @@ KEY_RE = re.compile(r"^nxa_[0-9A-Za-z]{16}_[0-9A-Za-z]{32}[0-9A-Za-z]{6}$")
 class CountingStore(MemoryAPIKeyStore):
     """The real memory store, counting the writes that ``touch`` makes."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.touches = 0
 
     async def touch(self, key_id: str, when: float) -> None:
@@ -54,13 +64,24 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store() -> CountingStore:
-    return CountingStore()
+def store(clock: FakeClock) -> CountingStore:
+    return CountingStore(clock)  # the store judges expiry by the same clock
+
+
+def make_service(store: APIKeyStore, clock: Callable[[], float] = time.time, **over: Any) -> Any:
+    """A service with every setting explicit (the service carries no defaults)."""
+    settings: dict[str, Any] = {
+        "prefix": "nxa",
+        "default_ttl": None,
+        "max_ttl": 10 * 365 * DAY,
+        "max_per_user": 100,
+    }
+    return APIKeyService(store, clock=clock, **(settings | over))
 
 
 @pytest.fixture
 def service(store: CountingStore, clock: FakeClock) -> APIKeyService:
-    return APIKeyService(store, clock=clock)
+    return make_service(store, clock)  # type: ignore[no-any-return]
 
 
 async def test_key_format_is_prefixed_and_checksummed(service: APIKeyService) -> None:
@@ -132,7 +153,7 @@ async def test_expiry_uses_the_clock(service: APIKeyService, clock: FakeClock) -
 
 async def test_default_ttl_applies(store: CountingStore, clock: FakeClock) -> None:
     """default_ttl is used when create() is given no ttl."""
-    svc = APIKeyService(store, clock=clock, default_ttl=10)
+    svc = make_service(store, clock, default_ttl=10)
     key, record = await svc.create("alice")
     assert record.expires_at == clock.now + 10
     clock.now += 10
@@ -189,7 +210,7 @@ async def test_list_for_owner_has_no_secrets(service: APIKeyService, clock: Fake
 
 async def test_store_errors_fail_closed(clock: FakeClock) -> None:
     """An unreachable store raises StoreUnavailable (503) instead of letting keys in."""
-    svc = APIKeyService(DownStore(), clock=clock)
+    svc = make_service(DownStore(), clock)
     key, _ = await svc.create("alice")
     with pytest.raises(StoreUnavailable):
         await svc.authenticate(key)
@@ -197,17 +218,33 @@ async def test_store_errors_fail_closed(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"prefix": "NX"}, {"prefix": "a_b"}, {"prefix": ""}, {"prefix": "x.*"}, {"default_ttl": 0}],
+    [
+        {"prefix": "NX"},
+        {"prefix": "a_b"},
+        {"prefix": ""},
+        {"prefix": "x.*"},
+        {"default_ttl": 0},
+        {"max_ttl": 0},
+        {"default_ttl": 100, "max_ttl": 10},
+        {"max_per_user": 0},
+    ],
 )
 def test_bad_configuration_is_refused(kwargs: dict[str, Any]) -> None:
-    """Prefixes that would break parsing and non-positive ttls fail at start-up."""
+    """Prefixes that would break parsing, non-positive ttls or caps and a default ttl
+    beyond the maximum fail at start-up."""
     with pytest.raises(ConfigurationError):
-        APIKeyService(MemoryAPIKeyStore(), **kwargs)
+        make_service(MemoryAPIKeyStore(), **kwargs)
 
 
 async def test_bad_create_arguments_are_refused(service: APIKeyService) -> None:
     """Empty owners, padded scopes and negative ttls are developer errors."""
-    for kwargs in ({"owner": ""}, {"owner": "a", "scopes": [" x"]}, {"owner": "a", "ttl": -1}):
+    bad: list[dict[str, Any]] = [
+        {"owner": ""},
+        {"owner": "a", "scopes": [" x"]},
+        {"owner": "a", "ttl": -1},
+        {"owner": "a", "ttl": 10 * 365 * DAY + 1},  # beyond max_ttl
+    ]
+    for kwargs in bad:
         with pytest.raises(ConfigurationError):
             await service.create(**kwargs)
 
@@ -294,6 +331,85 @@ async def test_attacks_are_refused(
 @given(st.text(max_size=300))
 async def test_arbitrary_text_never_raises(raw: str) -> None:
     """No string at all can make authenticate raise or succeed without a real key."""
-    svc = APIKeyService(MemoryAPIKeyStore())
+    svc = make_service(MemoryAPIKeyStore())
     assert svc.parse(raw) is None
     assert await svc.authenticate(raw) is None
+
+
+# -- lifetime, per-user cap and credential changes -----------------------------------------
+
+
+async def test_keys_expire_by_default(store: CountingStore, clock: FakeClock) -> None:
+    """With a default ttl (the shipped default is 90 days) an unspecified key expires."""
+    svc = make_service(store, clock, default_ttl=90 * DAY, max_ttl=365 * DAY)
+    key, record = await svc.create("alice")
+    assert record.expires_at == clock.now + 90 * DAY
+    _, longer = await svc.create("alice", ttl=365 * DAY)
+    assert longer.expires_at == clock.now + 365 * DAY
+    clock.now += 90 * DAY
+    assert await svc.authenticate(key) is None
+
+
+async def test_cap_on_live_keys_per_owner(store: CountingStore, clock: FakeClock) -> None:
+    """Creation beyond max_per_user live keys is a 409 naming the limit; revoked and expired
+    keys free their slot, and other owners are unaffected."""
+    svc = make_service(store, clock, max_per_user=2)
+    await svc.create("alice", ttl=60)
+    await svc.create("alice")
+    with pytest.raises(APIKeyLimitReached) as caught:
+        await svc.create("alice")
+    assert isinstance(caught.value, Conflict)
+    assert caught.value.status_code == 409
+    assert caught.value.body()["error"] == "api_key_limit"
+    assert caught.value.reason == "api_key_limit"
+    await svc.create("bob")
+    clock.now += 60  # the first key expires: its slot is free again
+    await svc.create("alice")
+    assert len(await svc.list("alice")) == 2
+
+
+async def test_burst_of_creations_never_exceeds_the_cap(store: CountingStore) -> None:
+    """Sixty concurrent creations for one owner leave exactly max_per_user live keys."""
+    svc = make_service(store, max_per_user=10)
+    results = await asyncio.gather(
+        *(svc.create("alice") for _ in range(60)), return_exceptions=True
+    )
+    made = [r for r in results if isinstance(r, tuple)]
+    assert len(made) == 10
+    assert all(isinstance(r, APIKeyLimitReached) for r in results if not isinstance(r, tuple))
+    assert await store.count_live("alice") == 10
+
+
+async def test_revoke_all_kills_every_key_of_the_owner(service: APIKeyService) -> None:
+    """revoke_all revokes the owner's keys only."""
+    mine = [(await service.create("alice"))[0] for _ in range(3)]
+    other, _ = await service.create("bob")
+    assert await service.revoke_all("alice") == 3
+    for key in mine:
+        assert await service.authenticate(key) is None
+    assert await service.authenticate(other) is not None
+
+
+async def test_creation_that_read_an_old_stamp_is_refused(service: APIKeyService) -> None:
+    """A creation authorised before revoke_all (a request in flight) stores nothing."""
+    stamp = await service.stamp("alice")
+    await service.revoke_all("alice")
+    with pytest.raises(PermissionDenied) as caught:
+        await service.create("alice", stamp=stamp)
+    assert caught.value.reason == "api_key_stale"
+    assert await service.list("alice") == []
+    await service.create("alice", stamp=await service.stamp("alice"))
+
+
+async def test_list_shows_live_keys_only_bounded_by_the_cap(
+    store: CountingStore, clock: FakeClock
+) -> None:
+    """The listing is bounded: live keys only (at most max_per_user), newest first."""
+    svc = make_service(store, clock, max_per_user=3)
+    made = []
+    for _ in range(3):
+        made.append((await svc.create("alice"))[1])
+        clock.now += 1
+    await svc.revoke(made[0].key_id)
+    listed = await svc.list("alice")
+    assert [r.key_id for r in listed] == [made[2].key_id, made[1].key_id]

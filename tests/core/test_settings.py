@@ -67,6 +67,17 @@ BAD_CONFIG = [
         "session.host_prefix needs",
     ),
     ("bad bool", _with(session={"secure": "maybe"}), "session.secure must be true or false"),
+    (
+        "API-key default ttl beyond max_ttl",
+        _with(api_key={"default_ttl": 100, "max_ttl": 10}),
+        "api_key.default_ttl must be at most api_key.max_ttl",
+    ),
+    ("API-key cap zero", _with(api_key={"max_per_user": 0}), "api_key.max_per_user must be"),
+    (
+        "padded grantable scope",
+        _with(api_key={"grantable_scopes": [" notes:write"]}),
+        "api_key.grantable_scopes must hold non-empty scope names",
+    ),
     ("throttle not a pair", _with(throttle={"per_ip": [5]}), "throttle.per_ip must be a list of 2"),
     ("username min zero", _with(usernames={"min_length": 0}), "usernames.min_length must be"),
     (

@@ -10,7 +10,7 @@ import time
 import jwt
 import pytest
 
-from nexios_auth_di.apikeys.service import APIKeyService
+from nexios_auth_di.config import Settings
 from nexios_auth_di.events import (
     REDACTED,
     AuthEvent,
@@ -20,6 +20,7 @@ from nexios_auth_di.events import (
     MemorySink,
     redact,
 )
+from nexios_auth_di.factories import build_api_key_service
 from nexios_auth_di.stores.memory import MemoryAPIKeyStore
 
 SECRET = "an-hmac-secret-that-is-at-least-32-bytes-long"
@@ -32,7 +33,8 @@ def _real_jwt() -> str:
 
 
 async def _real_api_key() -> tuple[str, str]:
-    raw, record = await APIKeyService(MemoryAPIKeyStore()).create("alice", scopes=["read"])
+    service = build_api_key_service(MemoryAPIKeyStore(), Settings(), time.time)
+    raw, record = await service.create("alice", scopes=["read"])
     return raw, record.key_id
 
 

@@ -11,9 +11,9 @@ from nexios_auth_di.stores.protocols import (
     API_KEY_RETENTION,
     APIKeyRecord,
     APIKeyStore,
+    KeyAdd,
     RefreshFamilyStore,
     RevocationStore,
-    KeyAdd,
     SessionStore,
     SpendResult,
 )
@@ -317,7 +317,8 @@ async def test_revoke_all_revokes_every_live_key_and_changes_the_stamp(harness: 
     assert await keys.revoke_all("alice") == 0
     for key_id in ("k1", "k2"):
         stored = await keys.get(key_id)
-        assert stored is not None and stored.revoked
+        assert stored is not None
+        assert stored.revoked
     assert await keys.count_live("alice") == 0
     assert await keys.count_live("bob") == 1
     after = await keys.stamp("alice")
