@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from types import CoroutineType
 from typing import Any
 
 from nexios_auth_di.base import AuthenticationBackend, UnauthenticatedUser
@@ -31,7 +32,7 @@ BackendsSource = Callable[[], Sequence[AuthenticationBackend]]
 async def call_loader(loader: Callable[[Any], Any], identity: Any) -> Any:
     """Call an app loader that may be sync or async."""
     result = loader(identity)
-    if inspect.isawaitable(result):
+    if type(result) is CoroutineType or inspect.isawaitable(result):  # the first is cheap
         result = await result
     return result
 

@@ -16,7 +16,7 @@ from nexios.dependencies import Context, Depend
 
 from nexios_auth_di.base import UnauthenticatedUser, is_authenticated
 from nexios_auth_di.exceptions import AuthenticationFailed, ConfigurationError
-from nexios_auth_di.request_auth import CONTAINER_KEY, request_auth
+from nexios_auth_di.request_auth import CONTAINER_KEY, STATE_KEY, RequestAuth, request_auth
 
 __all__ = [
     "auth_type",
@@ -32,8 +32,8 @@ __all__ = [
 async def resolve_user(request: Any, response: Any = None) -> Any:
     """The caller of ``request``: resolved once per request, then cached in its scope."""
     scope = request.scope
-    state = request_auth(scope)
-    if state is None:
+    state = scope.get(STATE_KEY)
+    if not isinstance(state, RequestAuth):
         # guide-form middleware (or none at all): read what it attached
         return scope.get("user") or UnauthenticatedUser()
     if state.resolved:
@@ -54,7 +54,14 @@ async def require_user(request: Any, response: Any = None) -> Any:
 
 async def current_user(ctx: Context = Context()) -> Any:
     """``user=Depend(current_user)``: the authenticated user, or a 401."""
-    return await require_user(ctx.request)
+    request = ctx.request
+    state = request.scope.get(STATE_KEY)
+    if not isinstance(state, RequestAuth):
+        return await require_user(request)
+    user = state.user if state.resolved else await state.resolve(request)
+    if is_authenticated(user):
+        return user
+    raise state.unauthenticated()
 
 
 async def optional_user(ctx: Context = Context()) -> Any:

@@ -27,46 +27,72 @@ CONTAINER_KEY = "auth_container"
 
 
 class RequestAuth:
-    """Resolves the caller at most once per request and remembers the outcome."""
+    """Resolves the caller at most once per request and remembers the outcome.
 
-    __slots__ = ("_future", "_get_authenticator", "auth", "error", "request", "scope", "user")
+    The first asker runs the backends; askers arriving while it runs wait on a future
+    made only for them (the usual single asker pays for none), shielded so a cancelled
+    waiter cannot cancel the shared work. A failure (store outage, bug) is kept and
+    re-raised to every later asker.
+    """
+
+    __slots__ = (
+        "_failure",
+        "_get_authenticator",
+        "_running",
+        "_waiter",
+        "auth",
+        "error",
+        "request",
+        "resolved",
+        "scope",
+        "user",
+    )
 
     def __init__(self, scope: Scope, get_authenticator: Callable[[], Authenticator]) -> None:
         self.scope = scope
         self._get_authenticator = get_authenticator
-        self._future: asyncio.Future[Any] | None = None
+        #: True once the backends answered; ``user``/``auth``/``error`` then hold it
+        self.resolved = False
+        self._running = False
+        self._failure: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self.user: Any = None
         self.auth: str | None = None
         #: why nobody authenticated (CSRF, bad token...), raised instead of a bare 401
         self.error: HTTPAuthError | None = None
         self.request: Any = None
 
-    @property
-    def resolved(self) -> bool:
-        return self._future is not None and self._future.done()
-
     async def resolve(self, request: Any = None, response: Any = None) -> Any:
         """Run the backends once; concurrent and later callers share the result."""
-        future = self._future
-        if future is not None:
-            if future.done():
-                return future.result()
-            return await asyncio.shield(future)
-        future = self._future = asyncio.get_running_loop().create_future()
+        if self.resolved:
+            return self.user
+        if self._failure is not None:
+            raise self._failure
+        if self._running:
+            if self._waiter is None:
+                self._waiter = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._waiter)
+            return await self.resolve()
+        self._running = True
         try:
             outcome = await self._get_authenticator().authenticate(
                 self.scope, request or self.request, response
             )
         except BaseException as exc:
             # a store outage (503) or a bug: every asker sees the same failure
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: the raise below reports it
+            self._failure = exc
             raise
-        self.user, self.auth, self.error = outcome
-        self.scope["user"] = self.user
-        self.scope["auth"] = self.auth
-        future.set_result(self.user)
-        return self.user
+        else:
+            self.user, self.auth, self.error = outcome
+            scope = self.scope
+            scope["user"] = self.user
+            scope["auth"] = self.auth
+            self.resolved = True
+            return self.user
+        finally:
+            self._running = False
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(None)
 
     def unauthenticated(self) -> HTTPAuthError:
         """The error for "nobody authenticated": a deferred CSRF/token error or a 401."""

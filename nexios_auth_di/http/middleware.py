@@ -109,11 +109,38 @@ class AuthenticationMiddleware:
     def _add_handlers(self, app: Any) -> None:
         """The guide form has no ``install()``: on first use, register the JSON error
         handler (with the backends' ``WWW-Authenticate`` challenge) unless the app has its
-        own, and mend Nexios's 405 bug on the app's routes."""
+        own, mend Nexios's 405 bug on the app's routes, and leave Nexios's function-
+        middleware bridge when that changes nothing (``_leave_bridge``)."""
         self._handlers_added = True
         if app is not None:
             register_error_handler(app)
             fix_method_not_allowed(app)
+            self._leave_bridge(app)
+
+    def _leave_bridge(self, app: Any) -> None:
+        """From the next request on, run as pure ASGI at the same place in the chain.
+
+        ``app.add_middleware(this)`` makes Nexios run it through a bridge (a task group,
+        memory streams and a cached request per request) that costs more than
+        authenticating does. Nexios rebuilds its chain from ``app.http_middleware`` on
+        every request, so this entry is replaced there by ``GuideASGI``: same position,
+        same answers (a refusal is still returned as JSON, never raised), WebSockets still
+        passed through untouched. Only when every backend is a built-in one that reads
+        the scope alone; a custom backend keeps the ``Request`` the bridge gives it.
+        """
+        if not all(_reads_scope_only(b) for b in self.authenticator.backends):
+            return
+        try:
+            from nexios._internals._middleware import ASGIRequestResponseBridge, DefineMiddleware
+        except ImportError:  # another Nexios: keep the bridge
+            return
+        stack = getattr(app, "http_middleware", None)
+        if not isinstance(stack, list):
+            return
+        for index, entry in enumerate(stack):
+            bridged = getattr(entry, "cls", None) is ASGIRequestResponseBridge
+            if bridged and getattr(entry, "kwargs", {}).get("dispatch") is self:
+                stack[index] = DefineMiddleware(GuideASGI, auth=self)
 
     async def _asgi(self, scope: Scope, receive: Any, send: Any) -> None:
         if self.app is None:
@@ -125,6 +152,23 @@ class AuthenticationMiddleware:
             scope[STATE_KEY] = state
             await state.resolve()
         await self.app(scope, receive, send)
+
+    async def guide_asgi(self, app: ASGIApp, scope: Scope, receive: Any, send: Any) -> None:
+        """The bridge-free form of ``_dispatch`` (see ``_leave_bridge``)."""
+        if scope["type"] != "http":
+            await app(scope, receive, send)  # what the bridge does with a WebSocket
+            return
+        state = RequestAuth(scope, self._get)
+        scope[STATE_KEY] = state
+        try:
+            await state.resolve()
+        except HTTPAuthError as exc:  # fail closed, as a response, like _dispatch
+            from nexios.http.response import JSONResponse
+
+            answer = JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+            await answer(scope, receive, send)
+            return
+        await app(scope, receive, send)
 
     async def _dispatch(
         self, request: Request, response: Response, call_next: Callable[[], Awaitable[Any]]
@@ -140,3 +184,24 @@ class AuthenticationMiddleware:
         except HTTPAuthError as exc:  # fail closed, as a response: raising here is a 500
             return response.json(exc.body(), status_code=exc.status_code, headers=exc.headers)
         return await call_next()
+
+
+class GuideASGI:
+    """What Nexios builds, per request, in place of the bridge around the guide form."""
+
+    __slots__ = ("app", "auth")
+
+    def __init__(self, app: ASGIApp, auth: AuthenticationMiddleware) -> None:
+        self.app = app
+        self.auth = auth
+
+    def __call__(self, scope: Scope, receive: Any, send: Any) -> Awaitable[None]:
+        return self.auth.guide_asgi(self.app, scope, receive, send)
+
+
+def _reads_scope_only(backend: Any) -> bool:
+    """A built-in backend whose ``resolve`` is its own: it never reads a ``Request``."""
+    from nexios_auth_di.backends import APIKeyBackend, JWTAuthBackend, SessionAuthBackend
+
+    own = (APIKeyBackend.resolve, JWTAuthBackend.resolve, SessionAuthBackend.resolve)
+    return getattr(type(backend), "resolve", None) in own

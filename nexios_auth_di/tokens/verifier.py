@@ -8,15 +8,17 @@ adds what needs a store.
 
 from __future__ import annotations
 
-import base64
+import binascii
+import hmac
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import jwt
-from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.algorithms import Algorithm, HMACAlgorithm, get_default_algorithms
 from jwt.api_jws import PyJWS
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
@@ -27,6 +29,8 @@ from nexios_auth_di.tokens.keys import Key, KeyRing
 __all__ = ["Clock", "TokenVerifier"]
 
 Clock = Callable[[], float]
+#: ``(signing input, signature) -> valid``, with the key already bound
+Check = Callable[[bytes, bytes], bool]
 # Compact JWS: three base64url segments (only the payload may be empty) and nothing else
 # (RFC 7515 §7.1, §2).
 # One regex refuses whitespace, NUL, non-ASCII, padding, JWE's five segments, and more.
@@ -36,9 +40,26 @@ _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
 _DECODER = STRICT_DECODER
 
 
+#: past any float: larger integers are refused rather than overflowing
+_MAX_TIME = 2**1023
+_SCAN: Callable[[str, int], tuple[Any, int]] = STRICT_DECODER.scan_once  # type: ignore[attr-defined]
+#: distinct header segments remembered (a token's header is nearly always one of a few)
+_HEADER_CACHE_SIZE = 32
+
+
 def _json_object(data: bytes) -> dict[str, Any]:
-    """Parse a JSON object, refusing duplicate names and NaN/Infinity anywhere in it."""
-    value = _DECODER.decode(data.decode("utf-8"))
+    """Parse a JSON object, refusing duplicate names and NaN/Infinity anywhere in it.
+
+    The scanner is called directly (what ``decode`` does, minus two whitespace regexes);
+    a document it does not consume entirely goes through ``decode`` for the same verdict.
+    """
+    text = data.decode("utf-8")
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        value, end = None, -1
+    if end != len(text):
+        value = _DECODER.decode(text)
     if type(value) is not dict:
         raise MalformedData("not a JSON object")
     return value
@@ -68,16 +89,31 @@ _REASONS: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+#: by ``len % 4``: the padding to add, and the low bits of the last character that a
+#: canonical encoding leaves zero (a length of 1 mod 4 encodes no whole byte: -1)
+_TAIL = (("", 0), ("", -1), ("==", 0b1111), ("=", 0b11))
+
+
 def _b64(segment: str) -> bytes:
     """base64url without padding (RFC 7515 §2); the alphabet was checked by ``_COMPACT``.
 
     Only the canonical encoding is accepted (RFC 4648 §3.5): spare low bits in the last
     character must be zero, so one token has exactly one spelling (no malleability).
     """
-    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    if base64.urlsafe_b64encode(data).rstrip(b"=") != segment.encode("ascii"):
-        raise MalformedData("non-canonical base64url")
-    return data
+    padding, spare = _TAIL[len(segment) & 3]
+    if spare:
+        if spare < 0 or _VALUE.get(segment[-1], 0) & spare:
+            raise MalformedData("non-canonical base64url")
+        segment += padding
+    try:
+        return binascii.a2b_base64(
+            segment.encode("ascii").translate(_TO_STANDARD), strict_mode=True
+        )
+    except (binascii.Error, UnicodeEncodeError):
+        raise MalformedData("not base64url") from None
 
 
 def _audience_ok(aud: Any, audience: str) -> bool:
@@ -88,13 +124,18 @@ def _audience_ok(aud: Any, audience: str) -> bool:
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:
-    """A NumericDate (RFC 7519 §2): a finite int or float; bools and strings refused."""
-    value = claims.get(name)
-    if value is None:
+    """A NumericDate (RFC 7519 §2): a finite int or float, or absent. Bools, strings,
+    ``null`` (present but not a number, as PyJWT judges it) and integers beyond a
+    float's range are refused."""
+    if name not in claims:
         return None
-    if (type(value) is not int and type(value) is not float) or not math.isfinite(value):
-        raise TokenError("bad_time_claim")
-    return float(value)
+    value = claims[name]
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+    elif type(value) is int and -_MAX_TIME < value < _MAX_TIME:
+        return float(value)
+    raise TokenError("bad_time_claim")
 
 
 class TokenVerifier:
@@ -122,6 +163,7 @@ class TokenVerifier:
         "_cache_size",
         "_clock",
         "_generation",
+        "_headers",
         "_identity",
         "_issuer",
         "_jws",
@@ -155,11 +197,15 @@ class TokenVerifier:
         self._clock = clock
         self._cache_size = cache_size
         self._identity = tuple(identity_claims)
-        self._cache: dict[str, tuple[dict[str, Any], float, float | None, str]] = {}
+        self._cache: OrderedDict[str, tuple[dict[str, Any], float, float | None, str]] = (
+            OrderedDict()
+        )
         self._generation = key_ring.generation
         self._jws = PyJWS(options={"enforce_minimum_key_length": True})
         self._algorithms: dict[str, Algorithm] = get_default_algorithms()
-        self._prepared: dict[str, tuple[Key, Algorithm, Any]] = {}
+        self._prepared: dict[str, tuple[Key, Check]] = {}
+        #: header segment -> its key, for headers that passed every check (bounded)
+        self._headers: dict[str, Key] = {}
 
     @property
     def key_ring(self) -> KeyRing:
@@ -172,6 +218,7 @@ class TokenVerifier:
         if self._ring.generation != self._generation:
             self._cache.clear()
             self._prepared.clear()
+            self._headers.clear()
             self._generation = self._ring.generation
         entry = self._cache.get(token)
         if entry is None:
@@ -208,16 +255,28 @@ class TokenVerifier:
         if _COMPACT.fullmatch(token) is None:
             raise TokenError("malformed")
         segment = token[: token.index(".")]
+        key = self._headers.get(segment)
+        if key is not None:
+            return key  # the same bytes passed every check below, with this ring
         try:
             header = _json_object(_b64(segment))
         except (ValueError, RecursionError):
             raise TokenError("malformed") from None
         if "crit" in header or "b64" in header:
             raise TokenError("unsupported_header")
-        return self._ring.key_for(header)
+        key = self._ring.key_for(header)
+        if len(self._headers) >= _HEADER_CACHE_SIZE:
+            self._headers.clear()  # many distinct headers: not worth remembering
+        self._headers[segment] = key
+        return key
 
-    def _prepared_key(self, key: Key) -> tuple[Algorithm, Any]:
-        """PyJWT's algorithm and the key prepared once per key, not once per token."""
+    def _check(self, key: Key) -> Check:
+        """The signature check for ``key``, prepared once per key, not once per token.
+
+        PyJWT's algorithm objects (whose ``prepare_key`` also refuses PEM material as an
+        HMAC secret); for HMAC, a keyed ``hmac`` object copied per token, which skips
+        the per-call key schedule and PyJWT's wrappers.
+        """
         found = self._prepared.get(key.kid)
         if found is None or found[0] is not key:
             algorithm = self._algorithms[key.algorithm]
@@ -225,17 +284,29 @@ class TokenVerifier:
                 prepared = algorithm.prepare_key(key.verifying_key)
             except jwt.PyJWTError as exc:
                 raise TokenError(_reason(exc)) from None
-            found = self._prepared[key.kid] = (key, algorithm, prepared)
-        return found[1], found[2]
+            if isinstance(algorithm, HMACAlgorithm):
+                keyed = hmac.new(prepared, digestmod=algorithm.hash_alg)
+
+                def check(message: bytes, signature: bytes) -> bool:
+                    mac = keyed.copy()
+                    mac.update(message)
+                    return hmac.compare_digest(mac.digest(), signature)
+
+            else:
+
+                def check(message: bytes, signature: bytes) -> bool:
+                    return bool(algorithm.verify(message, prepared, signature))
+
+            found = self._prepared[key.kid] = (key, check)
+        return found[1]
 
     def _verify_cold(self, token: str, expected_type: str | None) -> dict[str, Any]:
         # Signature with PyJWT's algorithm objects; the shape, base64 alphabet and header
         # were already checked above, so PyJWT's per-call re-validation is skipped.
-        key = self._precheck(token)
-        algorithm, prepared = self._prepared_key(key)
+        check = self._check(self._precheck(token))
         signing_input, _, signature = token.rpartition(".")
         try:
-            valid = algorithm.verify(signing_input.encode("ascii"), prepared, _b64(signature))
+            valid = check(signing_input.encode("ascii"), _b64(signature))
             claims = _json_object(_b64(signing_input[signing_input.index(".") + 1 :]))
         except (ValueError, RecursionError):
             raise TokenError("malformed") from None
@@ -275,7 +346,7 @@ class TokenVerifier:
         if self._cache_size:
             cache = self._cache
             if len(cache) >= self._cache_size:
-                del cache[next(iter(cache))]  # FIFO: dicts keep insertion order
+                cache.popitem(last=False)  # FIFO, O(1) (a dict's next(iter()) is not)
             cache[token] = (claims, math.inf if exp is None else exp, nbf, typ)
         return claims
 
