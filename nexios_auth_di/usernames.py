@@ -18,8 +18,9 @@ the offending code point) what renders invisibly or misleadingly:
 * a leading combining mark, or a pile of them (RFC 5891 §5.4; UTS #39 §5.4);
 * unless ``usernames.allow_mixed_scripts``: letters from two scripts ("pаypal" with a
   Cyrillic а; UTS #39 §5.1), except the CJK writing systems (Han with Kana, Hangul or
-  Bopomofo), and a name written wholly in non-Latin letters that all look like Latin
-  ones ("аԁа"; UTS #39 §4 whole-script confusables, for the common look-alikes only).
+  Bopomofo, and Latin; UTS #39 §5.2), and a name written wholly in non-Latin letters
+  that all look like Latin ones ("аԁа"; UTS #39 §4 whole-script confusables, for the
+  common look-alikes only).
 
 Scripts come from ``unicodedata`` (the first word of a character's name), not from a
 new dependency: rough at the edges of rare scripts, exact for the look-alikes that
@@ -45,11 +46,12 @@ MAX_MARKS = 4  # UTS #39 §5.4: more nonspacing marks than this on one base is r
 COMMON = "COMMON"
 INHERITED = "INHERITED"
 
-#: writing systems that mix scripts by nature (UTS #39 §5.1 "Highly Restrictive")
+#: writing systems that mix scripts by nature, each with Latin (UTS #39 §5.2 "Highly
+#: Restrictive"): a name may use any one of these sets, never letters from two sets
 CJK_SETS = (
-    frozenset({"CJK", "HIRAGANA", "KATAKANA"}),  # Japanese
-    frozenset({"CJK", "HANGUL"}),  # Korean
-    frozenset({"CJK", "BOPOMOFO"}),  # Chinese with phonetic annotation
+    frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA"}),  # Japanese
+    frozenset({"LATIN", "CJK", "HANGUL"}),  # Korean
+    frozenset({"LATIN", "CJK", "BOPOMOFO"}),  # Chinese with phonetic annotation
 )
 _SCRIPT_ALIASES = {"IDEOGRAPHIC": "CJK", "MODIFIER": COMMON, "COMBINING": INHERITED}
 
