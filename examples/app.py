@@ -1,4 +1,4 @@
-"""The example app: a tiny notes API with every piece wired through the container.
+r"""The example app: a tiny notes API with every piece wired through the container.
 
 Serve it (README, command 1)::
 
@@ -7,9 +7,15 @@ Serve it (README, command 1)::
 It runs on embedded defaults: SQLite for users and auth state, nothing to install.
 Try it::
 
-    curl -s -XPOST localhost:8000/auth/register -d '{"username":"ada","password":"correct horse"}'
-    curl -s -XPOST localhost:8000/auth/login -d '{"username":"ada","password":"correct horse"}'
+    curl -s -XPOST localhost:8000/auth/register -H 'content-type: application/json' \
+         -d '{"username":"ada","password":"correct horse"}'
+    curl -s -XPOST localhost:8000/auth/login -H 'content-type: application/json' \
+         -d '{"username":"ada","password":"correct horse"}'
     curl -s localhost:8000/me -H "Authorization: Bearer <access_token>"
+    curl -s -XPOST localhost:8000/notes -H "Authorization: Bearer <access_token>" \
+         -H 'content-type: application/json' -d '{"text":"hello"}'
+
+Bodies are JSON only (415 otherwise); a malformed one is a 400/413 naming the problem.
 """
 
 from __future__ import annotations

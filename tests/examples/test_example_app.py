@@ -127,6 +127,17 @@ def test_an_unexpected_error_shows_no_debug_page(tmp_path: Path) -> None:
         assert leak not in r.text, leak
 
 
+@pytest.mark.parametrize("source", ["examples/app.py", "README.md"])
+def test_documented_curl_commands_send_json(source: str) -> None:
+    """Every documented ``curl -d`` says ``content-type: application/json``: without it
+    curl sends a form, which the JSON-only routes answer with 415."""
+    text = (ROOT / source).read_text().replace("\\\n", " ")
+    posts = [line for line in text.splitlines() if "curl " in line and " -d " in line]
+    assert posts, f"{source} documents no POST: the test would prove nothing"
+    for line in posts:
+        assert "content-type: application/json" in line.lower(), line
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
