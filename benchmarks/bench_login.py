@@ -47,13 +47,13 @@ PASSWORD = "the real user's password"
 class NoThrottle:
     """Stands in for LoginThrottle: the benchmark measures hashing, not backoff."""
 
-    async def check(self, account: str, ip: str) -> None:
+    async def reserve(self, account: str, ip: str) -> None:
         return None
 
-    async def failed(self, account: str, ip: str) -> None:
+    async def succeeded(self, attempt: object) -> None:
         return None
 
-    async def succeeded(self, account: str, ip: str) -> None:
+    async def release(self, attempt: object) -> None:
         return None
 
 

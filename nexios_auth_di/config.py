@@ -120,10 +120,12 @@ class PasswordSettings:
 @dataclass(frozen=True, slots=True)
 class ThrottleSettings:
     storage: str | None = None  # None: follows the stores (memory, sqlite or redis)
-    per_account: tuple[int, int] = (5, 300)
+    # One source gets 5 guesses at an account; the account-wide limit is looser, so a
+    # flood from one address cannot lock the owner out (LoginThrottle's docstring).
+    per_account: tuple[int, int] = (30, 300)
     per_ip: tuple[int, int] = (20, 300)
     per_account_ip: tuple[int, int] = (5, 300)
-    register_per_ip: tuple[int, int] = (10, 3600)
+    register_per_ip: tuple[int, int] = (10, 3600)  # account creation (and its hashing) per IP
     base_delay: float = 1.0
     max_delay: float = 900.0
     trusted_proxies: tuple[str, ...] = ()
@@ -213,6 +215,13 @@ class Settings:
                 f"must be between usernames.min_length ({names.min_length}) and "
                 f"{USERNAME_HARD_MAX}, got {names.max_length}",
             )
+        storage = self.throttle.storage
+        if storage is not None and not storage.removeprefix("async+").startswith(
+            ("memory://", "redis://", "rediss://", "unix://", "sqlite:///")
+        ):
+            _fail("throttle.storage", "must be memory://, redis://... or sqlite:///path")
+        if self.passwords.max_concurrency is not None and self.passwords.max_concurrency <= 0:
+            _fail("passwords.max_concurrency", "must be positive, or null for one per core")
         if self.api_key.default_ttl is not None and self.api_key.default_ttl <= 0:
             _fail("api_key.default_ttl", "must be positive, or null for keys that never expire")
         if (self.api_key.default_ttl or 0) > self.api_key.max_ttl:

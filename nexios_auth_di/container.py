@@ -74,7 +74,7 @@ class AuthContainer(containers.DeclarativeContainer):
     )
     event_sink = providers.Singleton(factories.build_event_sink)
     login_throttle = providers.Singleton(
-        owned, lifetimes, "login_throttle", factories.build_login_throttle, settings, clock
+        owned, lifetimes, "login_throttle", factories.build_login_throttle, settings, clock, stores
     )
     #: where the app keeps its users, for the ready-made routes (see routes.py)
     user_repository: providers.Dependency[Any] = providers.Dependency()

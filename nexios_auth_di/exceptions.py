@@ -27,6 +27,7 @@ __all__ = [
     "ContractError",
     "HTTPAuthError",
     "MalformedData",
+    "Overloaded",
     "PayloadTooLarge",
     "PermissionDenied",
     "StoreUnavailable",
@@ -169,6 +170,19 @@ class StoreUnavailable(HTTPAuthError):
 
     def __init__(self, reason: str = "store_unavailable") -> None:
         super().__init__(headers={"Retry-After": "1"}, reason=reason)
+
+
+class Overloaded(StoreUnavailable):
+    """503: the password-hashing queue is full, so the request is shed at once instead of
+    waiting behind a flood (load shedding). The body names no account and no cause."""
+
+    default_detail = "Service busy, please retry shortly"
+    error_code = "overloaded"
+
+    def __init__(self, retry_after: float = 1.0, reason: str = "hash_queue_full") -> None:
+        super().__init__(reason)
+        self.retry_after = max(1, int(-(-retry_after // 1)))
+        self.headers["Retry-After"] = str(self.retry_after)
 
 
 class Conflict(HTTPAuthError):

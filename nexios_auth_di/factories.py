@@ -86,6 +86,8 @@ def build_password_service(settings: Settings) -> Any:
     return PasswordService(
         profile_by_name(passwords.profile),
         min_length=passwords.min_length,
+        max_concurrency=passwords.max_concurrency,
+        queue_depth=passwords.queue_depth,
     )
 
 
@@ -103,20 +105,21 @@ def build_api_key_service(store: Any, settings: Settings, clock: Callable[[], fl
     )
 
 
-def build_login_throttle(settings: Settings, clock: Callable[[], float]) -> Any:
-    """Login throttle on ``throttle.storage``; defaults to Redis when the stores are Redis,
-    so every worker counts the same attempts."""
-    from nexios_auth_di.http.throttling import LoginThrottle
+def build_login_throttle(settings: Settings, clock: Callable[[], float], stores: Any) -> Any:
+    """Login throttle on ``throttle.storage``; by default next to the stores (their SQLite
+    file or Redis), so every worker counts the same attempts."""
+    from nexios_auth_di.throttle import LoginThrottle, limiter_for
 
     throttle = settings.throttle
-    storage = throttle.storage
-    if not storage:
-        redis_url = settings.store.redis_url
-        storage = redis_url if settings.stores == "redis" and redis_url else "memory://"
+    limiter = limiter_for(
+        throttle.storage, stores, namespace=settings.store.namespace, clock=clock
+    )
     return LoginThrottle(
-        storage,
+        limiter,
         per_account=throttle.per_account,
         per_ip=throttle.per_ip,
+        per_account_ip=throttle.per_account_ip,
+        register_per_ip=throttle.register_per_ip,
         base_delay=throttle.base_delay,
         max_delay=throttle.max_delay,
         clock=clock,

@@ -1,26 +1,22 @@
-"""Request rate limiting and login throttling over the ``limits`` library.
+"""Request rate limiting over the ``limits`` library (and the login throttle's old home).
 
 Why ``limits``: its async storages (``async+memory://``, ``async+redis://``, memcached,
 mongodb) already do atomic counters with expiry and a moving-window limiter, on Redis in
 one Lua round trip, so no hand-written counters or scripts here. ``RateLimitMiddleware``
-uses its ``MovingWindowRateLimiter`` as is (no burst at a window edge). ``LoginThrottle``
-needs exponential backoff, which ``limits`` has no strategy for, so it builds it from the
-storage's ``incr``/``get``/``clear``: a failure counter per subject, and a lock whose value
-is the unlock time in ms computed with the injected ``clock``. The storage's own expiry
-only garbage-collects keys (it runs on its own time, so tests move ``clock`` instead of
-sleeping).
+uses its ``MovingWindowRateLimiter`` as is (no burst at a window edge).
 
-Every storage error becomes ``StoreUnavailable`` (503): we fail closed, never open.
+``LoginThrottle`` lives in ``nexios_auth_di.throttle`` (it needs an atomic reserve with
+exponential backoff, which ``limits`` has no strategy for) and is re-exported here.
+
+Only a storage outage becomes ``StoreUnavailable`` (503): we fail closed, never open.
 """
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import hashlib
 import inspect
 import json
-import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -33,7 +29,7 @@ from limits.storage import storage_from_string
 from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError, StoreUnavailable, Throttled
 from nexios_auth_di.http.asgi import client_ip, trusted_networks  # client_ip: re-exported
 from nexios_auth_di.logs import get_logger
-from nexios_auth_di.usernames import username_key
+from nexios_auth_di.throttle.login import LoginThrottle  # re-exported: its old home
 
 __all__ = ["LoginThrottle", "RateLimitMiddleware", "client_ip", "make_storage"]
 
@@ -189,105 +185,3 @@ class RateLimitMiddleware:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
-
-
-# --- login throttling --------------------------------------------------------------------
-
-
-class LoginThrottle:
-    """Per-account and per-IP failure counters with exponential backoff, not lockout.
-
-    After ``limit`` failures within ``window`` seconds, the next attempt is allowed only
-    ``base_delay * 2**k`` seconds (capped at ``max_delay``) after the latest failure, where
-    ``k`` counts failures past the limit. A victim is never locked out for long, while an
-    attacker's guess rate halves with each miss. Accounts are keyed on the *submitted*
-    username (normalised), so the answer is the same whether or not the account exists.
-    A success clears the account's counter only: the IP's stays, or one valid account
-    would let an attacker reset the IP limit.
-    """
-
-    def __init__(
-        self,
-        storage: Storage | str = "memory://",
-        *,
-        per_account: tuple[int, int] = (5, 300),
-        per_ip: tuple[int, int] = (20, 300),
-        base_delay: float = 1.0,
-        max_delay: float = 900.0,
-        clock: Callable[[], float] = time.time,
-        namespace: str = "nexios_auth_di",
-    ) -> None:
-        for name, (limit, window) in (("per_account", per_account), ("per_ip", per_ip)):
-            if limit < 1 or window < 1:
-                raise ConfigurationError(f"LoginThrottle {name}: limit and window must be >= 1")
-        if base_delay <= 0 or max_delay < base_delay:
-            raise ConfigurationError("LoginThrottle: need 0 < base_delay <= max_delay")
-        self.storage = make_storage(storage)
-        # apps sharing one Redis keep separate counters under their store namespace
-        self._prefix = f"{namespace}/login"
-        self.per_account = per_account
-        self.per_ip = per_ip
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.clock = clock
-
-    @staticmethod
-    def normalize(account: str) -> str:
-        """The form usernames are counted under: the repositories' key (NFKC + casefold)."""
-        return username_key(account)
-
-    def _subjects(self, account: str, ip: str) -> list[tuple[str, tuple[int, int]]]:
-        return [
-            (_digest("login-account", self.normalize(account)), self.per_account),
-            (_digest("login-ip", ip), self.per_ip),
-        ]
-
-    def delay_for(self, failures: int, limit: int) -> float:
-        """Seconds to wait after ``failures`` failures against ``limit`` (0 below it)."""
-        if failures < limit:
-            return 0.0
-        return min(self.base_delay * 2.0 ** min(failures - limit, 60), self.max_delay)
-
-    async def check(self, account: str, ip: str) -> None:
-        """Raise ``Throttled(retry_after)`` while either subject is backing off."""
-        keys = [f"{self._prefix}/{h}/until" for h, _ in self._subjects(account, ip)]
-        try:
-            values = await asyncio.gather(*(self.storage.get(k) for k in keys))
-        except _outage_errors(self.storage) as exc:
-            logger.warning("login-throttle storage failed; answering 503", exc_info=True)
-            raise StoreUnavailable("login_throttle_storage") from exc
-        wait = max(v / 1000.0 for v in values) - self.clock()
-        if wait > 0:
-            raise Throttled(min(wait, self.max_delay), reason="login_backoff")
-
-    async def failed(self, account: str, ip: str) -> None:
-        """Record a failed login for both subjects and start their backoff if due."""
-        now = self.clock()
-        try:
-            for digest, (limit, window) in self._subjects(account, ip):
-                count_key = f"{self._prefix}/{digest}/n"
-                failures = await self.storage.incr(count_key, window)
-                delay = self.delay_for(failures, limit)
-                if delay <= 0:
-                    continue
-                keep = math.ceil(delay) + 1
-                # Re-write the counter so failure history outlives the lock by a window;
-                # a concurrent race can only raise the count (more backoff, still capped).
-                await self.storage.clear(count_key)
-                await self.storage.incr(count_key, window + keep, amount=failures)
-                until_key = f"{self._prefix}/{digest}/until"
-                await self.storage.clear(until_key)
-                await self.storage.incr(until_key, keep, amount=int((now + delay) * 1000))
-        except _outage_errors(self.storage) as exc:
-            logger.warning("login-throttle storage failed; answering 503", exc_info=True)
-            raise StoreUnavailable("login_throttle_storage") from exc
-
-    async def succeeded(self, account: str, ip: str) -> None:
-        """Forget the account's failures (not the IP's)."""
-        digest = _digest("login-account", self.normalize(account))
-        try:
-            await self.storage.clear(f"{self._prefix}/{digest}/n")
-            await self.storage.clear(f"{self._prefix}/{digest}/until")
-        except _outage_errors(self.storage) as exc:
-            logger.warning("login-throttle storage failed; answering 503", exc_info=True)
-            raise StoreUnavailable("login_throttle_storage") from exc

@@ -13,6 +13,9 @@ Why each piece exists:
   queues instead of exhausting RAM. It costs no speed: on the shared 2-core box, alternating
   batches of 8 concurrent verifies ran at least as fast capped at 2 as through the loop's
   6-thread default pool in every pair (e.g. 6.2 vs 5.1 and 3.4 vs 3.0 verifies/s).
+* At most ``queue_depth`` more wait (``gate.py``); the next caller gets ``Overloaded``
+  (503 + Retry-After) at once, so a flood of anonymous hashing cannot push a real login
+  seconds back in the queue: it is shed instead.
 * Hashes run in the service's own small thread pool whose threads are *niced*
   (``worker_nice``, default 10). argon2's lane threads inherit the priority, so when 8
   logins saturate both cores the kernel still schedules the event-loop thread first.
@@ -42,8 +45,9 @@ from typing import TypeVar
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from nexios_auth_di.exceptions import BadRequest
+from nexios_auth_di.exceptions import BadRequest, Overloaded
 from nexios_auth_di.logs import get_logger
+from nexios_auth_di.passwords.gate import HashGate
 from nexios_auth_di.passwords.profiles import DEFAULT, Argon2Profile
 
 __all__ = ["COMMON_PASSWORDS", "PasswordService", "common_passwords"]
@@ -96,6 +100,7 @@ class PasswordService:
         is_breached: BreachCheck | None = None,
         executor: Executor | None = None,
         max_concurrency: int | None = None,
+        queue_depth: int | None = None,
         allow_cheap: bool = False,
         worker_nice: int = 10,
     ) -> None:
@@ -105,10 +110,11 @@ class PasswordService:
         self._is_breached = is_breached
         self._executor = executor
         self.max_concurrency = max_concurrency or os.cpu_count() or 1
+        self.queue_depth = queue_depth  # None: unbounded (the container passes a bound)
         self.worker_nice = worker_nice
         self._own_pool: ThreadPoolExecutor | None = None
-        # One semaphore per event loop (an asyncio primitive is bound to one loop).
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        # One bounded queue per event loop (an asyncio primitive is bound to one loop).
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HashGate]
         self._gates = weakref.WeakKeyDictionary()
         self._hasher = profile.hasher()
         self._dummy: str | None = None
@@ -160,8 +166,8 @@ class PasswordService:
         loop = asyncio.get_running_loop()
         gate = self._gates.get(loop)
         if gate is None:
-            gate = self._gates[loop] = asyncio.Semaphore(self.max_concurrency)
-        async with gate:
+            gate = self._gates[loop] = HashGate(self.max_concurrency, self.queue_depth)
+        async with gate.slot():  # Overloaded (503) at once when the queue is full
             return await loop.run_in_executor(self._pool(), fn, *args)
 
     def _pool(self) -> Executor:
@@ -225,7 +231,10 @@ class PasswordService:
         if not await self.verify(hash, password):
             return False
         if self.needs_rehash(hash):
-            new_hash = await self._run(self._hasher.hash, password)
+            try:
+                new_hash = await self._run(self._hasher.hash, password)
+            except Overloaded:
+                return True  # rehash next time: a right password must never read as a 503
             if save is not None:
                 await save(new_hash)
         return True

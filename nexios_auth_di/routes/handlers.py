@@ -6,14 +6,16 @@ sink, a stub throttle) apply without rebuilding the router. Users are reached on
 ``container.user_repository`` (see ``users.py``), so the routes work over any database.
 
 Security choices: login answers an unknown user and a wrong password with the same 401
-after the same argon2 work (``dummy_verify``); the throttle is consulted before the user
-is looked up, so a 429 says nothing about the account; credential-carrying responses are
-``no-store``; account routes refuse API-key callers (a leaked key cannot mint keys or
-change the password).
+after the same argon2 work (``dummy_verify``); every password check first *reserves* an
+attempt with the throttle (atomic count-then-verify, so a parallel burst gets at most the
+limit evaluated), before the user is looked up, so a 429 says nothing about the account;
+credential-carrying responses are ``no-store``; account routes refuse API-key callers (a
+leaked key cannot mint keys or change the password).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Literal
 
 from nexios import Depend
@@ -28,6 +30,7 @@ from nexios_auth_di.exceptions import (
     BadRequest,
     ConfigurationError,
     Conflict,
+    Overloaded,
     PermissionDenied,
     Throttled,
     TokenError,
@@ -59,6 +62,7 @@ from nexios_auth_di.routes.support import (
 from nexios_auth_di.sessions.middleware import csrf_token, end_other_sessions
 from nexios_auth_di.sessions.middleware import login as session_login
 from nexios_auth_di.sessions.middleware import logout as session_logout
+from nexios_auth_di.throttle.login import Attempt
 from nexios_auth_di.usernames import enforce_username
 
 __all__ = ["LoginMode", "auth_router"]
@@ -84,6 +88,47 @@ class AuthRoutes:
             request, frozenset(fields), limit=self.limit, optional=optional
         )
 
+    async def _reserve(self, reservation: Awaitable[Attempt], ip: str, **detail: str) -> Attempt:
+        """Await a throttle reservation; a refusal (429) is audited, then raised."""
+        try:
+            return await reservation
+        except Throttled:
+            await emit(self.container, EventKind.THROTTLED, None, ip, **detail)
+            raise
+
+    async def _confirm_password(self, record: Any, password: str, ip: str, route: str) -> None:
+        """Re-check a signed-in user's password (a stolen token or session must not guess
+        freely): reserved on the login throttle before argon2, like a login; a wrong one
+        is 403, a right one clears the account's failures."""
+        throttle = self.container.login_throttle()
+        reservation = throttle.reserve(record.username, ip)
+        attempt = await self._reserve(reservation, ip, username=record.username, route=route)
+        try:
+            right = await self.container.password_service().verify(record.password_hash, password)
+        except Overloaded:
+            await throttle.release(attempt)  # shed before argon2 ran: not a guess
+            raise
+        if not right:  # the failure is already counted
+            raise PermissionDenied("Current password is incorrect.", reason="wrong_password")
+        await throttle.succeeded(attempt)
+
+    async def _check_login(self, username: str, password: str) -> tuple[Any, bool, str]:
+        """``(record, ok, why)``: the same argon2 work whether or not the user exists."""
+        users, passwords = self.container.user_repository(), self.container.password_service()
+        record = await users.get_by_username(username)
+        if record is None:
+            await passwords.dummy_verify(password)  # same work as a wrong password
+            return None, False, "unknown_user"
+        if not record.is_active:
+            await passwords.verify(record.password_hash, password)
+            return record, False, "inactive"
+
+        async def save(new_hash: str) -> None:
+            await users.set_password_hash(record.id, new_hash)
+
+        ok = await passwords.verify_and_update(record.password_hash, password, save)
+        return record, ok, "bad_password"
+
     # -- register / login ----------------------------------------------------------
     async def register(self, request: Any, response: Any) -> Any:
         body = await self._body(request, set(CREDENTIALS))
@@ -93,11 +138,19 @@ class AuthRoutes:
         password = require_password(body, "password")
         passwords, users = c.password_service(), c.user_repository()
         passwords.validate(password)
+        # counted before the lookup (409 probes enumerate names) and before any hashing
+        ip, throttle = caller_ip(c, request.scope), c.login_throttle()
+        attempt = await self._reserve(throttle.reserve_registration(ip), ip, route="register")
         await passwords.check_breached(password)
         if await users.get_by_username(username) is not None:
             raise Conflict("Username is not available", reason="username_taken")
-        record = await users.create(username, await passwords.hash(password))
-        await emit(c, EventKind.REGISTERED, record.id, caller_ip(c, request.scope))
+        try:
+            hashed = await passwords.hash(password)
+        except Overloaded:
+            await throttle.release(attempt)  # shed before hashing: not an account made
+            raise
+        record = await users.create(username, hashed)
+        await emit(c, EventKind.REGISTERED, record.id, ip)
         return response.json({"id": record.id, "username": record.username}, status_code=201)
 
     async def login(self, request: Any, response: Any) -> Any:
@@ -106,32 +159,19 @@ class AuthRoutes:
         c = self.container
         ip = caller_ip(c, request.scope)
         throttle = c.login_throttle()
+        # counted before argon2 runs, so a burst gets at most the limit evaluated
+        reservation = throttle.reserve(username, ip)
+        attempt = await self._reserve(reservation, ip, username=username, route="login")
         try:
-            await throttle.check(username, ip)
-        except Throttled:
-            await emit(c, EventKind.THROTTLED, None, ip, username=username, route="login")
+            record, ok, why = await self._check_login(username, password)
+        except Overloaded:
+            await throttle.release(attempt)  # shed before argon2 ran: not a guess
             raise
-        users, passwords = c.user_repository(), c.password_service()
-        record = await users.get_by_username(username)
-        if record is None:
-            await passwords.dummy_verify(password)  # same work as a wrong password
-            ok, why = False, "unknown_user"
-        elif not record.is_active:
-            await passwords.verify(record.password_hash, password)
-            ok, why = False, "inactive"
-        else:
-
-            async def save(new_hash: str) -> None:
-                await users.set_password_hash(record.id, new_hash)
-
-            ok = await passwords.verify_and_update(record.password_hash, password, save)
-            why = "bad_password"
-        if not ok or record is None:
-            await throttle.failed(username, ip)
+        if not ok or record is None:  # the failure is already counted
             subject = None if record is None else record.id
             await emit(c, EventKind.LOGIN_FAILED, subject, ip, username=username, reason=why)
             raise AuthenticationFailed(INVALID_LOGIN, reason=f"login_{why}")
-        await throttle.succeeded(username, ip)
+        await throttle.succeeded(attempt)
         await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode)
         payload: dict[str, Any] = {}
         if self.mode in ("tokens", "both"):
@@ -218,21 +258,17 @@ class AuthRoutes:
         body = await self._body(request, {"current_password", "new_password"})
         current = require_password(body, "current_password")
         new = require_password(body, "new_password")
-        users, passwords, throttle = c.user_repository(), c.password_service(), c.login_throttle()
+        users, passwords = c.user_repository(), c.password_service()
         ip = caller_ip(c, scope)
         record = await users.get_by_id(subject)
         if record is None or not record.is_active:
             raise AuthenticationFailed(reason="password_unknown_user")
-        await throttle.check(record.username, ip)  # a stolen session must not guess freely
-        if not await passwords.verify(record.password_hash, current):
-            await throttle.failed(record.username, ip)
-            raise PermissionDenied("Current password is incorrect.", reason="wrong_password")
+        await self._confirm_password(record, current, ip, route="password")
         if new == current:
             raise BadRequest("The new password must differ from the current one.")
         passwords.validate(new)
         await passwords.check_breached(new)
         await users.set_password_hash(record.id, await passwords.hash(new))
-        await throttle.succeeded(record.username, ip)
         tokens = c.token_service()
         await tokens.revoke_all(subject)  # every older token, this one included
         payload: dict[str, Any] = {}

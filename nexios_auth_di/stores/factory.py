@@ -51,6 +51,9 @@ class StoreSet:
     api_keys: APIKeyStore
     engine: str = "memory"
     closer: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
+    #: the engine's shared connection (SqliteDatabase, RedisDatabase; None for memory), so
+    #: the login throttle keeps its counters next to the stores (throttle/factory.py)
+    database: Any = field(default=None, repr=False)
 
     async def close(self) -> None:
         await self.closer()
@@ -130,6 +133,7 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             sqlite.SqliteAPIKeyStore(db),
             engine,
             db.close,
+            db,
         )
     if engine == "redis":
         url = _setting(config, "redis_url", engine)
@@ -150,6 +154,7 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             redis.RedisAPIKeyStore(db),
             engine,
             closer,
+            db,
         )
     raise ConfigurationError(
         f"unknown stores engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}"

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.asyncio.connection import parse_url
+from redis.asyncio.connection import BlockingConnectionPool, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
@@ -247,13 +247,18 @@ class RedisDatabase:
     def client(self) -> Redis:
         """The redis-py client, created on first use."""
         if self._client is None:
-            self._client = Redis.from_url(
+            # A blocking pool: a burst past the pool's 100 connections waits (bounded) for
+            # a free one; redis-py's default pool raises MaxConnectionsError (a 503) at once.
+            pool = BlockingConnectionPool.from_url(
                 self.url,
+                max_connections=100,
+                timeout=max(1.0, 2 * self.socket_timeout),
                 socket_timeout=self.socket_timeout,
                 socket_connect_timeout=self.socket_timeout,
                 retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
                 decode_responses=True,
             )
+            self._client = Redis.from_pool(pool)
             self._scripts = {n: self._client.register_script(s) for n, s in _SCRIPTS.items()}
         return self._client
 

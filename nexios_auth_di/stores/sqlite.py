@@ -69,6 +69,10 @@ CREATE INDEX IF NOT EXISTS api_keys_owner ON api_keys (owner);
 CREATE INDEX IF NOT EXISTS api_keys_purge ON api_keys (purge_at);
 CREATE TABLE IF NOT EXISTS api_key_stamps (
     owner TEXT PRIMARY KEY, stamp TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS throttle_counters (
+    key TEXT PRIMARY KEY, attempts INTEGER NOT NULL, locked_until REAL NOT NULL,
+    expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS throttle_counters_exp ON throttle_counters (expires_at);
 """
 
 _PURGE = (
@@ -79,6 +83,7 @@ _PURGE = (
     "DELETE FROM sessions WHERE expires_at <= ?",
     "DELETE FROM api_keys WHERE purge_at IS NOT NULL AND purge_at <= ?",
     "DELETE FROM api_key_stamps WHERE expires_at <= ?",
+    "DELETE FROM throttle_counters WHERE expires_at <= ?",  # throttle/sqlite.py
 )
 
 #: What the driver raises when the file cannot be used: locked past the busy timeout,

@@ -100,6 +100,22 @@ BAD_CONFIG = [
         _with(throttle={"per_account": [0, 60]}),
         "throttle.per_account must be",
     ),
+    (
+        "throttle zero register limit",
+        _with(throttle={"register_per_ip": [0, 3600]}),
+        "throttle.register_per_ip must be",
+    ),
+    (
+        "zero hashing queue",
+        _with(passwords={"queue_depth": 0}),
+        "passwords.queue_depth must be positive",
+    ),
+    (
+        "zero hashing threads",
+        _with(passwords={"max_concurrency": 0}),
+        "passwords.max_concurrency must be positive",
+    ),
+    ("bad throttle storage", _with(throttle={"storage": "mongo://x"}), "throttle.storage"),
     ("section not a mapping", _with(jwt="HS256"), "jwt must be a mapping"),
     ("bad login mode", _with(routes={"login_mode": "magic"}), "routes.login_mode must be one of"),
     ("unknown profile", _with(profile="staging"), "profile must be one of"),

@@ -11,7 +11,17 @@ from limits.aio.storage import MemoryStorage
 from limits.storage import storage_from_string
 
 from nexios_auth_di.exceptions import StoreUnavailable
-from nexios_auth_di.http.throttling import LoginThrottle, RateLimitMiddleware
+from nexios_auth_di.http.throttling import RateLimitMiddleware
+from nexios_auth_di.throttle import Decision, LoginThrottle, MemoryLimiter, Rule, limiter_for
+
+LIMITS: dict[str, Any] = {
+    "per_account": (5, 300),
+    "per_ip": (20, 300),
+    "per_account_ip": (5, 300),
+    "register_per_ip": (10, 3600),
+    "base_delay": 1.0,
+    "max_delay": 900.0,
+}
 
 
 def _closed_port() -> int:
@@ -77,9 +87,18 @@ async def test_storage_bug_is_not_a_503() -> None:
         await _status(mw)
 
 
+class BuggyLimiter(MemoryLimiter):
+    """A throttle storage with a programming error: not an outage."""
+
+    async def reserve(self, rule: Rule, now: float) -> Decision:
+        raise TypeError("bug in the storage")
+
+
 async def test_login_throttle_outage_and_bug() -> None:
     """LoginThrottle: an outage is StoreUnavailable, a storage bug is not converted."""
+    down = LoginThrottle(limiter_for(f"redis://127.0.0.1:{_closed_port()}"), **LIMITS)
     with pytest.raises(StoreUnavailable):
-        await LoginThrottle(_down_redis(True)).check("alice", "1.2.3.4")
+        await down.reserve("alice", "1.2.3.4")
     with pytest.raises(TypeError):
-        await LoginThrottle(BuggyStorage()).check("alice", "1.2.3.4")
+        await LoginThrottle(BuggyLimiter(), **LIMITS).reserve("alice", "1.2.3.4")
+    await down.close()

@@ -1,0 +1,158 @@
+"""``LoginThrottle``: reserve a guess before the password is checked.
+
+Order of a password check (login, password change): ``reserve`` (atomic hit-and-test on
+every counter), then argon2, then ``succeeded`` (clears the account's counters) or
+nothing (the failure is already counted). A request that never reached argon2 because
+the hashing queue was full gives its attempt back with ``release``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nexios_auth_di.exceptions import ConfigurationError, Throttled
+from nexios_auth_di.throttle.limiter import Limiter, Rule
+from nexios_auth_di.usernames import username_key
+
+__all__ = ["Attempt", "LoginThrottle"]
+
+Pair = tuple[int, int]
+
+
+def _digest(*parts: str) -> str:
+    """Keys are hashed so usernames and IPs never appear in the storage."""
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A granted reservation: the counters it was counted on."""
+
+    rules: tuple[Rule, ...]
+    clears: frozenset[str]  # keys a success forgets (the account's); the rest get a refund
+
+
+class LoginThrottle:
+    """Counts password guesses per (account, IP), per account and per IP, *before* they
+    are checked, with exponential backoff past each limit instead of a lockout.
+
+    Anti-lockout design (per-(account, IP) limits next to a looser per-account limit):
+    a guess is counted on three counters, the tightest first. ``per_account_ip``
+    (default 5 per 300 s) stops one source guessing at one account; a refused guess is
+    counted nowhere else, so a flood from one IP never touches the account-wide counter
+    beyond its own small allowance. ``per_account`` (default 30 per 300 s) bounds
+    guessing spread over many IPs, and ``per_ip`` (20 per 300 s) one IP spraying many
+    accounts. So an attacker's flood from one address cannot lock the owner out of their
+    account from another address; an attacker with many addresses can at most make the
+    owner wait a backoff, doubling from ``base_delay``, never a fixed lockout.
+
+    Past a limit, each granted guess locks that counter for ``base_delay * 2**k`` seconds
+    (``k`` guesses past the limit, capped at ``max_delay``). Accounts are keyed on the
+    *submitted* username (normalised), so a 429 says nothing about whether the account
+    exists. Success clears the account's counters; the IP's counter only gets that one
+    attempt back, or one valid account would let an attacker reset the IP limit.
+    ``register_per_ip`` bounds account creation (and its hashing) per IP, per window.
+    """
+
+    def __init__(
+        self,
+        limiter: Limiter,
+        *,
+        per_account: Pair,
+        per_ip: Pair,
+        per_account_ip: Pair,
+        register_per_ip: Pair,
+        base_delay: float,
+        max_delay: float,
+        clock: Callable[[], float] = time.time,
+        namespace: str = "nexios_auth_di",
+    ) -> None:
+        pairs = {
+            "per_account": per_account,
+            "per_ip": per_ip,
+            "per_account_ip": per_account_ip,
+            "register_per_ip": register_per_ip,
+        }
+        for name, (limit, window) in pairs.items():
+            if limit < 1 or window < 1:
+                raise ConfigurationError(f"LoginThrottle {name}: limit and window must be >= 1")
+        if base_delay <= 0 or max_delay < base_delay:
+            raise ConfigurationError("LoginThrottle: need 0 < base_delay <= max_delay")
+        self.limiter = limiter
+        self.per_account = per_account
+        self.per_ip = per_ip
+        self.per_account_ip = per_account_ip
+        self.register_per_ip = register_per_ip
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.clock = clock
+        # apps sharing one storage keep separate counters under their namespace
+        self._prefix = f"{namespace}/login"
+
+    @staticmethod
+    def normalize(account: str) -> str:
+        """The form usernames are counted under: the repositories' key (NFKC + casefold),
+        so width and case variants share one counter."""
+        return username_key(account)
+
+    def _rule(self, pair: Pair, *parts: str, backoff: bool = True) -> Rule:
+        limit, window = pair
+        key = f"{self._prefix}/{_digest(*parts)}"
+        if not backoff:
+            return Rule(key, limit, float(window))
+        return Rule(key, limit, float(window), self.base_delay, self.max_delay)
+
+    def login_rules(self, account: str, ip: str) -> tuple[Rule, ...]:
+        """The counters one guess at ``account`` from ``ip`` is counted on, tightest first."""
+        name = self.normalize(account)
+        return (
+            self._rule(self.per_account_ip, "login-account-ip", name, ip),
+            self._rule(self.per_ip, "login-ip", ip),
+            self._rule(self.per_account, "login-account", name),
+        )
+
+    async def reserve(self, account: str, ip: str) -> Attempt:
+        """Count one guess on every counter, or raise ``Throttled`` having counted none."""
+        account_ip, by_ip, by_account = self.login_rules(account, ip)
+        return await self._reserve(
+            (account_ip, by_ip, by_account), {account_ip.key, by_account.key}, "login_backoff"
+        )
+
+    async def reserve_registration(self, ip: str) -> Attempt:
+        """Count one registration from ``ip`` (before any hashing), or raise ``Throttled``."""
+        rule = self._rule(self.register_per_ip, "register-ip", ip, backoff=False)
+        return await self._reserve((rule,), set(), "register_rate")
+
+    async def _reserve(self, rules: tuple[Rule, ...], clears: set[str], reason: str) -> Attempt:
+        now = self.clock()
+        granted: list[Rule] = []
+        for rule in rules:
+            decision = await self.limiter.reserve(rule, now)
+            if not decision.allowed:
+                # give back what this guess took on the looser counters: it never runs
+                for earlier in granted:
+                    await self.limiter.release(earlier, now)
+                raise Throttled(decision.retry_after, reason=reason)
+            granted.append(rule)
+        return Attempt(tuple(granted), frozenset(clears))
+
+    async def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: forget the account's failures, refund the IP's count."""
+        now = self.clock()
+        for rule in attempt.rules:
+            if rule.key in attempt.clears:
+                await self.limiter.clear(rule.key)
+            else:
+                await self.limiter.release(rule, now)
+
+    async def release(self, attempt: Attempt) -> None:
+        """The attempt was never evaluated (e.g. shed with 503): give it back."""
+        now = self.clock()
+        for rule in attempt.rules:
+            await self.limiter.release(rule, now)
+
+    async def close(self) -> None:
+        await self.limiter.close()
