@@ -35,9 +35,11 @@ class CountingPasswords(PasswordService):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_concurrency", 2)
+        kwargs.setdefault("queue_depth", 10_000)  # these tests count guesses, not shedding
         super().__init__(TEST_ONLY_CHEAP, allow_cheap=True, **kwargs)
         self.entered = 0
         self.exited = 0
+        self.hashes = 0
         self.hold: asyncio.Event | None = None
 
     @property
@@ -59,6 +61,10 @@ class CountingPasswords(PasswordService):
 
     async def dummy_verify(self, password: str) -> None:
         await self._counted(super().dummy_verify(password))
+
+    async def hash(self, password: str) -> str:
+        self.hashes += 1
+        return await super().hash(password)
 
 
 @dataclass
@@ -118,7 +124,7 @@ async def site(
     app.mount_router(auth_router(container, login_mode="tokens"))
     install(app, container)
     await repo.create("owner", await counting.hash(PASSWORD))
-    counting.entered = counting.exited = 0
+    counting.entered = counting.exited = counting.hashes = 0
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
         try:
