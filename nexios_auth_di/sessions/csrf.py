@@ -35,7 +35,9 @@ MW_SCOPE_KEY = "nexios_auth_di.session_mw"
 
 def scope_of(request_or_scope: Any) -> MutableMapping[str, Any]:
     """Accept a Nexios ``Request`` (anything with ``.scope``) or an ASGI scope dict."""
-    scope = request_or_scope if isinstance(request_or_scope, dict) else request_or_scope.scope
+    if isinstance(request_or_scope, dict):
+        return request_or_scope
+    scope = getattr(request_or_scope, "scope", None)
     if not isinstance(scope, dict):
         raise ContractError("expected a Request or an ASGI scope")
     return scope
