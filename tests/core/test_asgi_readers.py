@@ -116,3 +116,43 @@ def test_method_defaults_and_case() -> None:
     """The method is upper-cased; a scope without one is a GET (ASGI websocket scopes)."""
     assert asgi.method({"type": "websocket"}) == "GET"
     assert asgi.method(_scope(method="purge")) == "PURGE"
+
+
+def _body_app() -> Any:
+    from nexios import NexiosApp
+
+    from nexios_auth_di.routes.bodies import read_json_object
+
+    app = NexiosApp()
+
+    @app.post("/echo")
+    async def echo(request: Any, response: Any) -> Any:
+        return response.json(await read_json_object(request, frozenset({"a"})))
+
+    return app
+
+
+HTTP_ROWS: list[tuple[str, list[tuple[str, str]], int]] = [
+    ("control row: one JSON Content-Type", [("content-type", "application/json")], 200),
+    (RFC9110_DUP + " (Content-Type: which parser?)",
+     [("content-type", "application/json"), ("content-type", "text/plain")], 400),
+    (RFC9110_DUP + " (Content-Length: request smuggling, RFC 9112 §6.3)",
+     [("content-type", "application/json"), ("content-length", "8"), ("content-length", "8")],
+     400),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "headers", "status"), HTTP_ROWS, ids=["ok", "dup-ct", "dup-cl"])
+def test_duplicated_body_headers_through_nexios(
+    rule: str, headers: list[tuple[str, str]], status: int
+) -> None:
+    """Through a real Nexios route, a repeated body header is a 400 JSON answer, not a 500."""
+    from nexios.testclient import TestClient
+
+    with TestClient(_body_app()) as client:
+        response = client.post("/echo", content=b'{"a": 1}', headers=headers)
+    assert response.status_code == status, rule
+    if status == 200:
+        assert response.json() == {"a": 1}, rule
+    else:
+        assert "Duplicate" in response.text, rule  # Nexios's own handler: no install()
