@@ -53,6 +53,7 @@ class JWTSettings:
     access_ttl: int = 900  # 15 minutes: short enough that revocation is a backstop
     refresh_ttl: int = 14 * DAY
     refresh_absolute_ttl: int = 30 * DAY  # RFC 9700 §4.14.2: a login cannot live forever
+    max_families_per_user: int = 50  # live logins per user; beyond it the oldest one ends
     leeway: float = 0.0
     header: str = "Authorization"
     prefix: str = "Bearer"
@@ -80,7 +81,10 @@ class SessionSettings:
     samesite: str = (
         "lax"  # Lax keeps top-level links from other sites logged in; CSRF tokens cover the rest
     )
-    host_prefix: bool = False
+    # None: __Host- whenever the cookie is Secure. A sibling subdomain can set a plain
+    # cookie for ours (cookie tossing) and pin a victim to the attacker's session; it
+    # cannot set a __Host- cookie (RFC 6265bis §4.1.3.2).
+    host_prefix: bool | None = None
     server_side: bool = True
     login_url: str | None = None
     websocket_origins: tuple[str, ...] = ()
@@ -197,6 +201,7 @@ class Settings:
             "jwt.access_ttl",
             "jwt.refresh_ttl",
             "jwt.refresh_absolute_ttl",
+            "jwt.max_families_per_user",
             "session.max_age",
             "jwt.cache_size",
             "passwords.min_length",

@@ -97,7 +97,7 @@ def _add_sessions(app: Any, container: Any, backends: list[Any]) -> None:
         httponly=True,
         samesite=cfg.samesite,
         cookie_name=cfg.cookie_name,
-        host_prefix=cfg.host_prefix,
+        host_prefix=cfg.secure if cfg.host_prefix is None else cfg.host_prefix,
         user_key=cfg.user_key,
         store=container.session_store() if cfg.server_side else None,
         revocations=container.revocation_store(),

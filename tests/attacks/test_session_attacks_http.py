@@ -28,6 +28,9 @@ from nexios_auth_di.testing import make_test_container
 
 MAX_AGE = 3600
 SESSION_SECRET = "attack-suite-session-secret-0123456789abcdef"
+#: install() gives a Secure session cookie the __Host- prefix by default (cookie tossing)
+COOKIE = "__Host-session"
+COOKIE_B = COOKIE.encode()
 USERS = {"alice": SimpleUser("alice", permissions=["read"])}
 
 
@@ -90,7 +93,7 @@ def _login(e: Env) -> tuple[str, str]:
     """(session cookie value, CSRF token) of a fresh login."""
     response = e.client.post("/login", json={"user": "alice"})
     assert response.status_code == 200
-    return str(e.client.cookies["session"]), str(response.json()["csrf"])
+    return str(e.client.cookies[COOKIE]), str(response.json()["csrf"])
 
 
 def _send(
@@ -100,7 +103,7 @@ def _send(
     e.client.cookies.clear()
     sent: dict[str, Any] = dict(headers or {})
     if cookie is not None:
-        sent["cookie"] = cookie if isinstance(cookie, bytes) else f"session={cookie}"
+        sent["cookie"] = cookie if isinstance(cookie, bytes) else f"{COOKIE}={cookie}"
     return e.client.request(method, "/me", headers=sent)
 
 
@@ -151,7 +154,7 @@ def replayed_after_logout(e: Env) -> Any:
 
 def fixed_id_before_login(e: Env) -> Any:
     assert e.client.get("/csrf").status_code == 200  # attacker obtains an anonymous session
-    planted = str(e.client.cookies["session"])
+    planted = str(e.client.cookies[COOKIE])
     cookie, _ = _login(e)  # the victim logs in carrying the planted cookie
     assert cookie != planted
     assert _send(e, cookie).status_code == 200  # the new id works...
@@ -160,7 +163,14 @@ def fixed_id_before_login(e: Env) -> Any:
 
 def duplicate_cookie(e: Env) -> Any:
     cookie, _ = _login(e)
-    return _send(e, f"session={cookie}; session={cookie}".encode())
+    return _send(e, f"{COOKIE}={cookie}; {COOKIE}={cookie}".encode())
+
+
+def tossed_plain_cookie(e: Env) -> Any:
+    """A sibling subdomain tosses a plain ``session`` cookie holding the attacker's own
+    logged-in session next to the victim's: the plain name is never read."""
+    attacker, _ = _login(e)
+    return _send(e, f"session={attacker}".encode())
 
 
 def _raw(header: bytes) -> Callable[[Env], Any]:
@@ -182,13 +192,15 @@ SESSION_ROWS: list[tuple[str, str, Callable[[Env], Any]]] = [
     ("fixed session id before login", "OWASP ASVS 5.0 V7.2.4 / CWE-384 (new id at login)",
      fixed_id_before_login),
     ("duplicate cookie names", "RFC 6265bis §8.5 (cookie tossing)", duplicate_cookie),
-    ("garbage value", "RFC 6265bis §5.4 (parse defensively)", _raw(b"session=%%%$$")),
-    ("empty value", "RFC 6265bis §5.4 (parse defensively)", _raw(b"session=")),
+    ("tossed cookie without __Host-", "RFC 6265bis §4.1.3.2 (__Host- prefix)",
+     tossed_plain_cookie),
+    ("garbage value", "RFC 6265bis §5.4 (parse defensively)", _raw(COOKIE_B + b"=%%%$$")),
+    ("empty value", "RFC 6265bis §5.4 (parse defensively)", _raw(COOKIE_B + b"=")),
     ("malformed header", "RFC 6265bis §5.4 (parse defensively)", _raw(b";;==;=a;")),
     ("100 KB value", "RFC 6265bis §6.1 (4096-byte cookie limit)",
-     _raw(b"session=" + b"A" * 100_000)),
+     _raw(COOKIE_B + b"=" + b"A" * 100_000)),
     ("non-ASCII and NUL bytes", "RFC 6265bis §5.4 (cookie-octet)",
-     _raw(b"session=\xff\xfe\x00abc")),
+     _raw(COOKIE_B + b"=\xff\xfe\x00abc")),
 ]  # fmt: skip
 
 
@@ -252,7 +264,7 @@ def test_duplicate_csrf_headers_are_forbidden(env: Env) -> None:
     env.client.cookies.clear()
     response = env.client.post(
         "/me",
-        headers=[("cookie", f"session={cookie}"), ("X-CSRF-Token", csrf), ("X-CSRF-Token", csrf)],
+        headers=[("cookie", f"{COOKIE}={cookie}"), ("X-CSRF-Token", csrf), ("X-CSRF-Token", csrf)],
     )
     assert response.status_code == 403
     assert response.json() == CSRF_BODY
@@ -295,3 +307,17 @@ def test_control_rows_pass(
 def test_anonymous_post_is_401_not_403(env: Env) -> None:
     """With no session at all an unsafe request is simply unauthenticated: 401."""
     assert_refused(_send(env, None, "POST"), "no credential")
+
+
+def test_tossed_cookie_does_not_keep_the_victim_anonymous(env: Env) -> None:
+    """RFC 6265bis §4.1.3.2: with a plain ``session`` cookie tossed in from a sibling
+    subdomain, the victim who logs in is still authenticated as themselves."""
+    env.client.get("/csrf")
+    tossed = str(env.client.cookies[COOKIE])
+    env.client.cookies.clear()
+    env.client.cookies.set("session", tossed, domain="testserver")
+    response = env.client.post("/login", json={"user": "alice"})
+    assert response.status_code == 200
+    me = env.client.get("/me")
+    assert me.status_code == 200
+    assert me.json()["user"] == "alice"

@@ -93,7 +93,7 @@ def test_every_cookie_attribute_is_honoured(
     assert attrs.get("domain") == config.get("domain")
     assert ("secure" in attrs) is config.get("secure", True)
     assert ("httponly" in attrs) is config.get("httponly", True)
-    samesite = config.get("samesite", "strict")
+    samesite = config.get("samesite", "lax")
     assert attrs.get("samesite") == (samesite.capitalize() if samesite else None)
 
 
