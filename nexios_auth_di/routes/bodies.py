@@ -25,6 +25,7 @@ from nexios_auth_di.strict_json import STRICT_DECODER
 __all__ = [
     "DEFAULT_BODY_LIMIT",
     "MAX_PASSWORD_BYTES",
+    "optional_bool",
     "optional_number",
     "optional_str",
     "optional_str_list",
@@ -179,6 +180,16 @@ def optional_str_list(
         if item not in items:
             items.append(item)
     return tuple(items)
+
+
+def optional_bool(body: Mapping[str, Any], name: str) -> bool:
+    """``false`` when absent or null; otherwise exactly ``true`` or ``false`` (no 1, "yes")."""
+    value = body.get(name)
+    if value is None:
+        return False
+    if type(value) is not bool:
+        raise BadRequest(f"Field {name!r} must be true or false.", reason="wrong_type")
+    return value
 
 
 def _finite(value: float) -> bool:

@@ -39,6 +39,7 @@ from nexios_auth_di.exceptions import (
 from nexios_auth_di.routes.bodies import (
     DEFAULT_BODY_LIMIT,
     MAX_USERNAME_CHARS,
+    optional_bool,
     optional_number,
     optional_str,
     optional_str_list,
@@ -70,7 +71,6 @@ __all__ = ["LoginMode", "auth_router"]
 LoginMode = Literal["tokens", "session", "both"]
 MODES = ("tokens", "session", "both")
 MAX_TOKEN_CHARS = 8192
-MAX_KEY_TTL = 10 * 365 * 86400.0
 CREDENTIALS = frozenset({"username", "password"})
 INVALID_LOGIN = "Invalid username or password."
 
@@ -214,7 +214,9 @@ class AuthRoutes:
     ) -> Any:
         c, scope, subject = self.container, request.scope, subject_of(user)
         refuse_api_key(scope)
-        await self._body(request, set(), optional=True)  # takes no fields
+        body = await self._body(request, {"include_api_keys"}, optional=True)
+        if optional_bool(body, "include_api_keys"):  # keys are kept unless asked
+            await self._revoke_keys(subject, caller_ip(c, scope), "logout_all")
         await c.token_service().revoke_all(subject)
         if sessions_active(scope):
             own = session_user(c, scope) == subject
@@ -271,6 +273,7 @@ class AuthRoutes:
         await users.set_password_hash(record.id, await passwords.hash(new))
         tokens = c.token_service()
         await tokens.revoke_all(subject)  # every older token, this one included
+        await self.revoke_keys_after_password_change(subject, ip)
         payload: dict[str, Any] = {}
         if scope.get("auth") == "jwt":
             payload |= token_pair(tokens, subject)
@@ -291,25 +294,45 @@ class AuthRoutes:
     async def create_key(
         self, request: Any, response: Any, user: Any = Depend(current_user)
     ) -> Any:
-        refuse_api_key(request.scope)
-        body = await self._body(request, {"name", "scopes", "ttl"})
+        """A key outlives access tokens, so minting one asks for the password again (a
+        briefly stolen token must not become permanent access)."""
+        c, scope, subject = self.container, request.scope, subject_of(user)
+        refuse_api_key(scope)
+        settings = c.settings().api_key
+        body = await self._body(request, {"name", "scopes", "ttl", "password"})
+        password = require_password(body, "password")
         name = optional_str(body, "name", max_chars=100) or ""
         scopes = optional_str_list(body, "scopes", max_items=32, max_chars=64)
-        ttl = optional_number(body, "ttl", minimum=0, maximum=MAX_KEY_TTL)
-        missing = [s for s in scopes if not user_has_permission(user, s)]
-        if missing:
+        ttl = optional_number(body, "ttl", minimum=0, maximum=settings.max_ttl)
+        grantable = settings.grantable_scopes
+        if any(s not in grantable and not user_has_permission(user, s) for s in scopes):
             raise PermissionDenied(
                 "Requested scopes must be a subset of your permissions.", reason="scope_escalation"
             )
-        c, subject = self.container, subject_of(user)
-        key, record = await c.api_key_service().create(subject, scopes=scopes, name=name, ttl=ttl)
-        ip = caller_ip(c, request.scope)
-        await emit(c, EventKind.API_KEY_CREATED, subject, ip, key_id=record.key_id, name=name)
+        keys, ip = c.api_key_service(), caller_ip(c, scope)
+        stamp = await keys.stamp(subject)  # before the password check: see APIKeyService
+        record = await c.user_repository().get_by_id(subject)
+        if record is None or not record.is_active:
+            raise AuthenticationFailed(reason="api_key_unknown_user")
+        await self._confirm_password(record, password, ip, route="api_key")
+        key, made = await keys.create(subject, scopes=scopes, name=name, ttl=ttl, stamp=stamp)
+        await emit(c, EventKind.API_KEY_CREATED, subject, ip, key_id=made.key_id, name=name)
         return response.json(
-            {"key": key, "id": record.key_id, **public_view(record)},
+            {"key": key, "id": made.key_id, **public_view(made)},
             status_code=201,
             headers=NO_STORE,
         )
+
+    async def _revoke_keys(self, subject: str, ip: str, why: str) -> None:
+        """Every API key of ``subject``, and any creation still in flight, stops working."""
+        count = await self.container.api_key_service().revoke_all(subject)
+        await emit(self.container, EventKind.API_KEY_REVOKED, subject, ip, all=count, cause=why)
+
+    async def revoke_keys_after_password_change(self, subject: str, ip: str) -> None:
+        """Called by ``change_password`` once the new hash is stored, so a creation that
+        verified the old password either sees the new stamp or is swept."""
+        if self.container.settings().api_key.revoke_on_password_change:
+            await self._revoke_keys(subject, ip, "password_change")
 
     async def revoke_key(
         self,

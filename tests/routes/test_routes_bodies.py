@@ -45,8 +45,11 @@ ROUTES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         ("current_password", "new_password"),
     ),
     "/auth/logout": ({"refresh_token": "x.y.z"}, ()),
-    "/auth/logout-all": ({}, ()),
-    "/auth/api-keys": ({"name": "ci", "scopes": ["read"], "ttl": 60}, ()),
+    "/auth/logout-all": ({"include_api_keys": False}, ()),
+    "/auth/api-keys": (
+        {"name": "ci", "scopes": ["read"], "ttl": 60, "password": PASSWORD},
+        ("password",),
+    ),
 }
 PASSWORD_FIELDS = {"password", "current_password", "new_password"}
 JSON_CT = {"Content-Type": "application/json"}
@@ -69,8 +72,8 @@ def _field_rows() -> Iterator[Any]:
                 body = {k: v for k, v in valid.items() if k != name}
                 yield pytest.param(route, body, 400, ASVS_REQUIRED, id=f"{route}-{name}-missing")
             for label, value, status in wrong:
-                if name == "ttl" and label == "number":
-                    continue  # a number is the right type for ttl
+                if (name, label) in (("ttl", "number"), ("include_api_keys", "bool")):
+                    continue  # the right type for that field
                 body = {**valid, name: value}
                 yield pytest.param(route, body, status, ASVS_TYPES, id=f"{route}-{name}-{label}")
             if name in PASSWORD_FIELDS:

@@ -142,7 +142,9 @@ def test_api_key_create_use_list_revoke(env: Env) -> None:
     pair = env.login("carol")
     auth = bearer(pair["access_token"])
     made = env.client.post(
-        "/auth/api-keys", json={"name": "ci", "scopes": ["read"], "ttl": 3600}, headers=auth
+        "/auth/api-keys",
+        json={"name": "ci", "scopes": ["read"], "ttl": 3600, "password": PASSWORD},
+        headers=auth,
     )
     assert made.status_code == 201, made.text
     created = made.json()
@@ -179,9 +181,10 @@ def test_api_key_rules_scope_subset_owner_only_and_no_key_minting(env: Env) -> N
     env.register("dave")
     carol = bearer(env.login("carol")["access_token"])
     dave = bearer(env.login("dave")["access_token"])
-    escalate = env.client.post("/auth/api-keys", json={"scopes": ["admin"]}, headers=carol)
+    admin, read = ({"scopes": [s], "password": PASSWORD} for s in ("admin", "read"))
+    escalate = env.client.post("/auth/api-keys", json=admin, headers=carol)
     assert escalate.status_code == 403
-    made = env.client.post("/auth/api-keys", json={"scopes": ["read"]}, headers=carol).json()
+    made = env.client.post("/auth/api-keys", json=read, headers=carol).json()
     theirs = env.client.delete(f"/auth/api-keys/{made['id']}", headers=dave)
     assert theirs.status_code == 404
     missing = env.client.delete("/auth/api-keys/doesnotexist", headers=carol)
@@ -225,12 +228,13 @@ def test_session_unsafe_requests_need_the_csrf_header(env: Env) -> None:
     browser = env.browser()
     env.login("carol", browser=browser)
     token, browser.csrf = browser.csrf, None
-    forged = browser.post("/auth/api-keys", json={"name": "x"})
+    body = {"name": "x", "password": PASSWORD}
+    forged = browser.post("/auth/api-keys", json=body)
     assert forged.status_code == 403
     assert forged.json()["error"] == "csrf_failed"
     assert browser.post("/auth/logout").status_code == 403
     browser.csrf = token
-    assert browser.post("/auth/api-keys", json={"name": "x"}).status_code == 201
+    assert browser.post("/auth/api-keys", json=body).status_code == 201
     assert browser.post("/auth/logout").status_code == 204
 
 

@@ -99,7 +99,8 @@ def test_audit_events_have_the_right_kinds_and_no_secrets(env: Env) -> None:
     env.remember(rotated.json())
     env.client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})  # reuse
     auth = bearer(rotated.json()["access_token"])
-    made = env.client.post("/auth/api-keys", json={"scopes": ["read"]}, headers=auth).json()
+    body = {"scopes": ["read"], "password": PASSWORD}
+    made = env.client.post("/auth/api-keys", json=body, headers=auth).json()
     env.remember(made)
     env.client.delete(f"/auth/api-keys/{made['id']}", headers=auth)
     changed = env.client.post(
