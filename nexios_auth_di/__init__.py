@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "optional_user": "dependencies",
     "auth_type": "dependencies",
     "websocket_user": "dependencies",
+    "ensure_still_valid": "websockets",
     "inject": "dependencies",
     "login_required": "decorator",
     "permission_required": "decorator",
@@ -175,6 +176,7 @@ __all__ = [
     "current_user",
     "document",
     "end_other_sessions",
+    "ensure_still_valid",
     "inject",
     "install",
     "login",
@@ -288,3 +290,4 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from nexios_auth_di.tokens.keys import KeyRing
     from nexios_auth_di.tokens.service import TokenService
     from nexios_auth_di.tokens.verifier import TokenVerifier
+    from nexios_auth_di.websockets import ensure_still_valid

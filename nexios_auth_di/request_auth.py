@@ -94,6 +94,11 @@ class RequestAuth:
             if self._waiter is not None and not self._waiter.done():
                 self._waiter.set_result(None)
 
+    def fresh(self) -> RequestAuth:
+        """A new, unresolved state on the same scope and authenticator: re-runs every
+        check (revocation, expiry, generation) for a connection that outlives a request."""
+        return RequestAuth(self.scope, self._get_authenticator)
+
     def unauthenticated(self) -> HTTPAuthError:
         """The error for "nobody authenticated": a deferred CSRF/token error or a 401."""
         if self.error is not None:

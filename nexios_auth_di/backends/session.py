@@ -9,13 +9,13 @@ own. A missing or wrong token yields a 403 for routes that need the user.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend
 from nexios_auth_di.exceptions import ConfigurationError
-from nexios_auth_di.http.asgi import Scope, is_safe_method, method
+from nexios_auth_di.http.asgi import Scope, is_safe_method, method, same_origin_or_allowed
 from nexios_auth_di.logs import get_logger
 from nexios_auth_di.sessions.csrf import require_csrf
 
@@ -39,6 +39,7 @@ class SessionAuthBackend(AuthenticationBackend):
         cookie_name: str = "session",
         realm: str = "api",
         scheme_name: str = "sessionCookie",
+        websocket_origins: Iterable[str] = (),
     ) -> None:
         if authenticate_func is None:
             raise ConfigurationError("SessionAuthBackend needs authenticate_func (id -> user)")
@@ -48,6 +49,8 @@ class SessionAuthBackend(AuthenticationBackend):
         self.cookie_name = cookie_name
         self._realm = realm
         self.scheme_name = scheme_name
+        #: origins besides the app's own allowed to open cookie-authenticated WebSockets
+        self.websocket_origins = tuple(websocket_origins)
 
     def _identity(self, scope: Scope) -> Any:
         session = scope.get("session")
@@ -62,6 +65,11 @@ class SessionAuthBackend(AuthenticationBackend):
         identity = self._identity(scope)
         if identity is None:
             return None
+        if scope.get("type") == "websocket" and not same_origin_or_allowed(
+            scope, self.websocket_origins
+        ):
+            logger.info("session cookie on a WebSocket from a foreign Origin: refused")
+            return None  # CSWSH: another site's page opened this socket with our cookie
         if self.csrf and not is_safe_method(method(scope)):
             require_csrf(scope)
         user = await call_loader(self._loader, identity)

@@ -247,3 +247,21 @@ def client_ip(
         if not _is_trusted(hop, nets):
             return hop
     return hops[0] if hops else peer
+
+
+def same_origin_or_allowed(scope: Mapping[str, Any], allowed: Iterable[str] = ()) -> bool:
+    """True when the request's ``Origin`` is this host's own or listed in ``allowed``.
+
+    For cookie-authenticated WebSockets (cross-site WebSocket hijacking, CWE-1385):
+    browsers always send ``Origin`` on a WebSocket handshake (RFC 6455 §4.1), and a
+    cookie rides along whatever site opened it. Missing or ``null`` is refused; the
+    comparison is on host and port (a TLS proxy may change the scheme).
+    """
+    origin = header(scope, b"origin")
+    if not origin or origin == "null":
+        return False
+    if origin.rstrip("/") in {a.rstrip("/") for a in allowed}:
+        return True
+    host = header(scope, b"host")
+    _, sep, netloc = origin.partition("://")
+    return bool(sep) and host is not None and netloc.rstrip("/").lower() == host.lower()
