@@ -16,6 +16,7 @@ import math
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -117,6 +118,8 @@ class SqliteDatabase:
         self._purge_every = purge_every
         self._purge_interval = purge_interval
         self._conn: aiosqlite.Connection | None = None
+        #: plain sqlite3 read connections for ``read``, one per thread that reads
+        self._readers: dict[int, sqlite3.Connection] = {}
         self._open_lock: asyncio.Lock | None = None
         self._writes = 0
         self._last_purge = clock()
@@ -156,6 +159,46 @@ class SqliteDatabase:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
         return [tuple(row) for row in rows]
 
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A small indexed read run on the event loop itself (the per-request revocation
+        check), without ``fetch``'s hop to aiosqlite's thread and back, which costs more
+        than the lookup.
+
+        Never stale: each call is a new read transaction on a plain ``sqlite3``
+        connection (autocommit, read-only), so it sees every commit made before it
+        started, by any connection or process. It never waits on the loop either: WAL
+        readers do not wait for writers, and with a zero busy timeout a locked file (WAL
+        recovery, rare) answers at once instead; that read then goes through
+        ``fetch``, which waits up to ``busy_timeout`` in its thread. Other driver errors
+        are ``StoreUnavailable``: the caller fails closed.
+        """
+        if self._conn is None:
+            await self._connection()  # the writer creates the file and the schema first
+        reader = self._readers.get(threading.get_ident()) or self._open_reader()
+        try:
+            return reader.execute(sql, params).fetchall()  # fetchall ends the read txn
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+        except _DB_ERRORS as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        return await self.fetch(sql, params)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        """This thread's read connection (threads that are gone give theirs back)."""
+        alive = {thread.ident for thread in threading.enumerate()}
+        for ident in [i for i in self._readers if i not in alive]:
+            self._readers.pop(ident).close()
+        try:
+            reader = sqlite3.connect(
+                self.path, timeout=0, isolation_level=None, check_same_thread=False
+            )
+            reader.execute("PRAGMA query_only = ON")
+        except _DB_ERRORS as exc:
+            raise StoreUnavailable(f"sqlite_open: {exc}") from exc
+        self._readers[threading.get_ident()] = reader
+        return reader
+
     async def write(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """``fetch`` for a statement that changes data; may run the periodic purge."""
         rows = await self.fetch(sql, params)
@@ -177,6 +220,9 @@ class SqliteDatabase:
         running it keeps a stopping server alive). Harmless when nothing is open or when
         called twice; the next use opens a new connection, so an app can serve another
         lifespan (e.g. a second ``TestClient`` block)."""
+        readers, self._readers = self._readers, {}
+        for reader in readers.values():
+            reader.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()
@@ -211,7 +257,7 @@ class SqliteRevocationStore:
 
     async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
         now = self._db.clock()
-        rows = await self._db.fetch(
+        rows = await self._db.read(
             "SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = ? AND expires_at > ?) "
             "OR EXISTS (SELECT 1 FROM subject_not_before "
             "WHERE subject = ? AND expires_at > ? AND not_before > ?)",
