@@ -40,11 +40,13 @@ class Browser:
         self.client = client
         self.cookie = cookie
         self.csrf: str | None = None
+        #: install() prefixes a Secure session cookie with __Host- by default
+        self.cookie_name = "__Host-session"
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", None) or {})
         if self.cookie is not None:
-            headers["Cookie"] = f"session={self.cookie}"
+            headers["Cookie"] = f"{self.cookie_name}={self.cookie}"
         if self.csrf is not None and method.upper() != "GET":
             headers.setdefault("X-CSRF-Token", self.csrf)
         self.client.cookies.clear()
@@ -52,7 +54,8 @@ class Browser:
         self.client.cookies.clear()
         for line in response.headers.get_list("set-cookie"):
             name, _, rest = line.partition("=")
-            if name.strip() == "session":
+            if name.strip() in ("session", "__Host-session"):
+                self.cookie_name = name.strip()
                 value = rest.split(";", 1)[0]
                 self.cookie = None if "max-age=0" in line.lower() or not value else value
         return response
