@@ -46,11 +46,14 @@ def test_example_apps_run_without_debug(build: Any, tmp_path: Path) -> None:
     assert build(tmp_path).debug is False
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/guide.md"])
-def test_doc_snippets_build_apps_without_debug(doc: str) -> None:
-    """Every app the docs build (``app = NexiosApp(...)``) passes ``debug=False``:
-    readers copy snippets into servers."""
-    text = (ROOT / doc).read_text()
-    calls = re.findall(r"=\s*NexiosApp\(([^)]*)\)", text)
-    assert calls, f"{doc} builds no app: the test would prove nothing"
-    assert all("debug=False" in args for args in calls), (doc, calls)
+def test_doc_snippets_build_apps_without_debug() -> None:
+    """Every app the docs build (``app = NexiosApp(...)`` in README.md or docs/*.md)
+    passes ``debug=False``: readers copy snippets into servers."""
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    calls = [
+        (doc.name, args)
+        for doc in docs
+        for args in re.findall(r"=\s*NexiosApp\(([^)]*)\)", doc.read_text())
+    ]
+    assert {"README.md", "guide.md"} <= {name for name, _ in calls}, calls
+    assert all("debug=False" in args for _, args in calls), calls
