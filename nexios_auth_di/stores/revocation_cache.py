@@ -47,7 +47,7 @@ from redis.asyncio import Redis
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.logs import get_logger
-from nexios_auth_di.stores.memory import ExpiringDict
+from nexios_auth_di.stores.memory import GENERATION_STEP, ExpiringDict
 from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
 
 __all__ = ["DEFAULT_MAX_STALENESS", "CachedRevocationStore"]
@@ -81,6 +81,7 @@ class CachedRevocationStore:
         #: CLIENT SETNAME of the subscription, so operators (and tests) can find it
         self.client_name = f"{db.namespace}:revcache:{os.getpid()}:{id(self):x}"
         self._jtis = ExpiringDict(self._clock)
+        self._families = ExpiringDict(self._clock)
         self._not_before = ExpiringDict(self._clock)
         self._fresh_as_of = -math.inf  # time.monotonic() of the latest proof of freshness
         self._task: asyncio.Task[None] | None = None
@@ -99,6 +100,15 @@ class CachedRevocationStore:
         await self._db.script("mark", [key], [self._db.ttl_ms(expires_at), self.channel, jti])
         self._jtis.set(jti, True, expires_at)  # this worker refuses it at once
 
+    async def revoke_family(self, family: str, expires_at: float) -> None:
+        self._ensure_running()
+        if expires_at <= self._clock():
+            return
+        key = self._db.key("rev", "fam", family)
+        args = [self._db.ttl_ms(expires_at), self.channel, family, "f"]
+        await self._db.script("mark", [key], args)
+        self._families.set(family, True, expires_at)
+
     async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
         self._ensure_running()
         key = self._db.key("rev", "nbf", subject)
@@ -106,16 +116,32 @@ class CachedRevocationStore:
         await self._db.script("not_before", [key], args)
         self._apply_not_before(subject, float(not_before), ttl)
 
-    async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
+    async def advance_generation(self, subject: str, now: float, ttl: float) -> float:
+        self._ensure_running()
+        key = self._db.key("rev", "nbf", subject)
+        args = [repr(float(now)), int(ttl * 1000), repr(GENERATION_STEP), self.channel, subject]
+        generation = float(await self._db.script("generation", [key], args))
+        self._apply_not_before(subject, generation, ttl)
+        return generation
+
+    async def current_generation(self, subject: str) -> float:
+        """Always read from Redis: issuing compares against the latest generation."""
+        return await self._inner.current_generation(subject)
+
+    async def is_refused(
+        self, jti: str, subject: str, issued_at: float, family: str | None = None
+    ) -> bool:
         self._ensure_running()
         if time.monotonic() - self._fresh_as_of <= self.max_staleness:
             self.lookups["local"] += 1
             if self._jtis.get(jti, False):
                 return True
+            if family is not None and self._families.get(family, False):
+                return True
             not_before = self._not_before.get(subject)
             return not_before is not None and issued_at < not_before
         self.lookups["direct"] += 1
-        return await self._inner.is_refused(jti, subject, issued_at)
+        return await self._inner.is_refused(jti, subject, issued_at, family)
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -131,15 +157,20 @@ class CachedRevocationStore:
         task, self._task = self._task, None
         self._fresh_as_of = -math.inf
         if task is not None and not task.done() and task.get_loop() is _running_loop():
-            # Cancel again until it ends: a cancel that lands while redis-py connects can be
-            # swallowed (the task then follows on). ``asyncio.wait``, unlike ``await task``,
+            # A cancel racing a redis-py timeout can turn into an ordinary error that the
+            # task survives; it then stops at its next loop check (``_is_current``, within a
+            # heartbeat), or at the next cancel. ``asyncio.wait``, unlike ``await task``,
             # never swallows a cancel aimed at the caller.
             while not task.done():
                 task.cancel()
-                await asyncio.wait({task}, timeout=0.1)
+                await asyncio.wait({task}, timeout=1.0)
             self._fresh_as_of = -math.inf
 
     # -- internals ------------------------------------------------------------------------
+    def _is_current(self) -> bool:
+        """False once ``close()`` (or a restart) replaced the running task: it must end."""
+        return self._task is not None and self._task is asyncio.current_task()
+
     def _ensure_running(self) -> None:
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._loop is not loop:
@@ -157,11 +188,13 @@ class CachedRevocationStore:
         kind, ident, *rest = json.loads(raw)
         if kind == "j":
             self._jtis.set(ident, True, self._clock() + int(rest[0]) / 1000)
+        elif kind == "f":
+            self._families.set(ident, True, self._clock() + int(rest[0]) / 1000)
         elif kind == "n":
             self._apply_not_before(ident, float(rest[0]), int(rest[1]) / 1000)
 
     async def _follow_forever(self) -> None:
-        while True:
+        while self._is_current():
             client = Redis.from_url(
                 self._db.url,
                 socket_connect_timeout=self._db.socket_timeout,
@@ -192,7 +225,7 @@ class CachedRevocationStore:
             self._fresh_as_of = synced_from
             pings: dict[bytes, float] = {}
             seq, last_ping = 0, -math.inf
-            while True:
+            while self._is_current():
                 now = time.monotonic()
                 if now - last_ping >= self.heartbeat:
                     seq, last_ping = seq + 1, now
@@ -218,7 +251,7 @@ class CachedRevocationStore:
         """Load every live revocation (messages arriving meanwhile are applied after)."""
         base = self._db.key("rev", "")
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", base)
-        for kind in ("jti", "nbf"):
+        for kind in ("jti", "fam", "nbf"):
             skip = len(base) + len(kind) + 1
             keys = [k async for k in client.scan_iter(match=f"{pattern}{kind}:*", count=1000)]
             for start in range(0, len(keys), 500):
@@ -236,6 +269,8 @@ class CachedRevocationStore:
                     left = math.inf if pttl < 0 else pttl / 1000  # -1: no TTL, keep it
                     if kind == "jti":
                         self._jtis.set(ident, True, self._clock() + left)
+                    elif kind == "fam":
+                        self._families.set(ident, True, self._clock() + left)
                     else:
                         self._apply_not_before(ident, float(value), left)
 
