@@ -16,7 +16,11 @@ from nexios_auth_di.config import Settings
 from nexios_auth_di.container import AuthContainer, shutdown, startup
 from nexios_auth_di.decorator import REQUIREMENTS_ATTR
 from nexios_auth_di.exceptions import ConfigurationError
-from nexios_auth_di.http.compat import all_routes, fix_method_not_allowed
+from nexios_auth_di.http.compat import (
+    all_routes,
+    fix_method_not_allowed,
+    silence_dependency_print,
+)
 from nexios_auth_di.http.errors import register_error_handler
 from nexios_auth_di.http.middleware import AuthMiddleware
 from nexios_auth_di.http.openapi import document_security
@@ -147,11 +151,20 @@ def _manage_lifetime(app: Any, container: AuthContainer) -> None:
     app.lifespan_context = lifespan
 
 
-def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
+def install(
+    app: Any,
+    container: AuthContainer,
+    *,
+    eager: bool = False,
+    quiet_dependencies: bool = True,
+) -> None:
     """Wire ``container`` into ``app``.
 
     ``eager=False`` (the default) authenticates only when a handler asks; ``eager=True``
     authenticates every request up front, for apps that read ``request.user`` directly.
+    ``quiet_dependencies=True`` (the default) stops Nexios 3.12 printing "Resolving
+    dependency:" to stdout for every ``Depend`` of every request; pass ``False`` to keep
+    Nexios's output as it is.
     Routes decorated before this call are marked as secured in OpenAPI; call
     ``document(app, container)`` again after adding routes later.
     """
@@ -165,6 +178,8 @@ def install(app: Any, container: AuthContainer, *, eager: bool = False) -> None:
     register_error_handler(app)
     document_security(app, backends)
     fix_method_not_allowed(app)  # Nexios 3.12: one 405 would disable a route for everyone
+    if quiet_dependencies:
+        silence_dependency_print()
     # routes mounted after install() are documented when the first request arrives
     app.state[CONTAINER_KEY] = container
     app.state[INSTALLED_FLAG] = True
