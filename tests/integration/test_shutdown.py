@@ -157,7 +157,9 @@ def _forget(url: str, namespace: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("served", ["sqlite", "redis"], indirect=True)
+@pytest.mark.parametrize(
+    "served", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)], indirect=True
+)
 def test_one_signal_ends_the_server(served: tuple[Server, Path], sig: signal.Signals) -> None:
     """One SIGINT/SIGTERM after real traffic ends uvicorn within EXIT_BOUND seconds with a
     clean exit, after the app's shutdown ran (no second Ctrl-C, no leftover thread)."""
