@@ -118,7 +118,10 @@ class PasswordSettings:
     profile: str = "rfc9106_low_memory"
     min_length: int = 8
     max_concurrency: int | None = None  # None: one hash per core
-    queue_depth: int = 64  # hashes waiting beyond this answer 503 at once (load shedding)
+    # Hashes allowed to wait beyond the running ones; the next caller gets 503 at once
+    # (load shedding). Sized by latency: an admitted login waits at most about
+    # queue_depth / max_concurrency hash times (4 / 2 x ~0.2 s on the default profile).
+    queue_depth: int = 4
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,18 +138,14 @@ class AuthRoutes:
         password = require_password(body, "password")
         passwords, users = c.password_service(), c.user_repository()
         passwords.validate(password)
-        # counted before the lookup (409 probes enumerate names) and before any hashing
-        ip, throttle = caller_ip(c, request.scope), c.login_throttle()
-        attempt = await self._reserve(throttle.reserve_registration(ip), ip, route="register")
+        # counted per IP before the lookup (409 probes enumerate names) and before any
+        # hashing; a shed (503) registration keeps its count: the IP asked for the work
+        ip = caller_ip(c, request.scope)
+        await self._reserve(c.login_throttle().reserve_registration(ip), ip, route="register")
         await passwords.check_breached(password)
         if await users.get_by_username(username) is not None:
             raise Conflict("Username is not available", reason="username_taken")
-        try:
-            hashed = await passwords.hash(password)
-        except Overloaded:
-            await throttle.release(attempt)  # shed before hashing: not an account made
-            raise
-        record = await users.create(username, hashed)
+        record = await users.create(username, await passwords.hash(password))
         await emit(c, EventKind.REGISTERED, record.id, ip)
         return response.json({"id": record.id, "username": record.username}, status_code=201)
 

@@ -3,7 +3,7 @@
 Order of a password check (login, password change): ``reserve`` (atomic hit-and-test on
 every counter), then argon2, then ``succeeded`` (clears the account's counters) or
 nothing (the failure is already counted). A request that never reached argon2 because
-the hashing queue was full gives its attempt back with ``release``.
+the hashing queue was full gives the account its attempt back with ``release``.
 """
 
 from __future__ import annotations
@@ -149,10 +149,14 @@ class LoginThrottle:
                 await self.limiter.release(rule, now)
 
     async def release(self, attempt: Attempt) -> None:
-        """The attempt was never evaluated (e.g. shed with 503): give it back."""
+        """The password was never checked (shed with 503): the account's counters get the
+        guess back, so shedding never pushes an owner into backoff. The IP keeps it: it
+        asked for the work, and a flood that is shed must still use up its IP budget, or
+        it would refill the hashing queue for as long as it likes."""
         now = self.clock()
         for rule in attempt.rules:
-            await self.limiter.release(rule, now)
+            if rule.key in attempt.clears:
+                await self.limiter.release(rule, now)
 
     async def close(self) -> None:
         await self.limiter.close()

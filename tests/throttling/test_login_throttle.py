@@ -83,6 +83,19 @@ async def test_success_clears_the_account_and_refunds_the_ip() -> None:
     assert await _try(t, "carol", "192.0.2.1") is not None  # ...but IP's 3 failures stay
 
 
+async def test_shed_guess_is_given_back_to_the_account_not_the_ip() -> None:
+    """``release`` (the hashing queue shed the request): the account's counters get the
+    guess back, the IP's keep it, so a shed flood still spends its IP budget."""
+    t = make(per_account_ip=(1, 300), per_account=(1, 300), per_ip=(2, 300))
+    await t.release(await t.reserve("alice", "192.0.2.1"))
+    assert await _try(t, "alice", "192.0.2.1") is None  # the account was not charged
+    assert await _try(t, "bob", "192.0.2.1") is not None  # the IP was: 2 of 2 used
+    r = make(register_per_ip=(1, 3600))
+    await r.release(await r.reserve_registration("192.0.2.7"))  # registration: IP only
+    with pytest.raises(Throttled):
+        await r.reserve_registration("192.0.2.7")
+
+
 async def test_per_ip_limit_spans_accounts() -> None:
     """Spraying many usernames from one IP trips the per-IP backoff; other IPs are fine."""
     t = make(per_ip=(4, 300))
