@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from types import CoroutineType
+from types import CoroutineType, GeneratorType
 from typing import Any
 
 from nexios_auth_di.base import AuthenticationBackend, UnauthenticatedUser
@@ -32,7 +32,12 @@ BackendsSource = Callable[[], Sequence[AuthenticationBackend]]
 async def call_loader(loader: Callable[[Any], Any], identity: Any) -> Any:
     """Call an app loader that may be sync or async."""
     result = loader(identity)
-    if type(result) is CoroutineType or inspect.isawaitable(result):  # the first is cheap
+    kind = type(result)
+    # cheap tests first: only a type with __await__, or a generator (a @types.coroutine
+    # one), can be awaited; inspect.isawaitable's ABC check is the slow part for users
+    if kind is CoroutineType or (
+        (kind is GeneratorType or hasattr(kind, "__await__")) and inspect.isawaitable(result)
+    ):
         result = await result
     return result
 
