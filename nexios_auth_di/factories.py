@@ -72,6 +72,8 @@ def build_token_service(
         audience=jwt.audience,
         access_ttl=jwt.access_ttl,
         refresh_ttl=jwt.refresh_ttl,
+        refresh_absolute_ttl=jwt.refresh_absolute_ttl,
+        max_families_per_user=jwt.max_families_per_user,
         leeway=jwt.leeway,
         clock=clock,
         cache_size=jwt.cache_size,

@@ -35,6 +35,7 @@ from nexios_auth_di.exceptions import (
     Throttled,
     TokenError,
     TokenReused,
+    TokenRevoked,
 )
 from nexios_auth_di.routes.bodies import (
     DEFAULT_BODY_LIMIT,
@@ -112,22 +113,25 @@ class AuthRoutes:
             raise PermissionDenied("Current password is incorrect.", reason="wrong_password")
         await throttle.succeeded(attempt)
 
-    async def _check_login(self, username: str, password: str) -> tuple[Any, bool, str]:
-        """``(record, ok, why)``: the same argon2 work whether or not the user exists."""
+    async def _check_login(self, username: str, password: str) -> tuple[Any, bool, str, float]:
+        """``(record, ok, why, generation)``: the same argon2 work whether or not the user
+        exists. The credential generation is read *before* the password check, so a
+        password change or logout-all landing during argon2 fails the issue."""
         users, passwords = self.container.user_repository(), self.container.password_service()
         record = await users.get_by_username(username)
         if record is None:
             await passwords.dummy_verify(password)  # same work as a wrong password
-            return None, False, "unknown_user"
+            return None, False, "unknown_user", 0.0
         if not record.is_active:
             await passwords.verify(record.password_hash, password)
-            return record, False, "inactive"
+            return record, False, "inactive", 0.0
+        generation = await self.container.revocation_store().current_generation(record.id)
 
         async def save(new_hash: str) -> None:
             await users.set_password_hash(record.id, new_hash)
 
         ok = await passwords.verify_and_update(record.password_hash, password, save)
-        return record, ok, "bad_password"
+        return record, ok, "bad_password", generation
 
     # -- register / login ----------------------------------------------------------
     async def register(self, request: Any, response: Any) -> Any:
@@ -159,7 +163,7 @@ class AuthRoutes:
         reservation = throttle.reserve(username, ip)
         attempt = await self._reserve(reservation, ip, username=username, route="login")
         try:
-            record, ok, why = await self._check_login(username, password)
+            record, ok, why, generation = await self._check_login(username, password)
         except Overloaded:
             await throttle.release(attempt)  # shed before argon2 ran: not a guess
             raise
@@ -171,12 +175,16 @@ class AuthRoutes:
         await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode)
         payload: dict[str, Any] = {}
         if self.mode in ("tokens", "both"):
-            payload |= token_pair(c.token_service(), record.id)
+            payload |= await token_pair(c.token_service(), record.id, generation)
         if self.mode in ("session", "both"):
             if not sessions_active(request.scope):
                 raise ConfigurationError("session login needs SessionMiddleware in front")
-            await session_login(request, record.id, subject=record.id)
+            await session_login(request, record.id, subject=record.id, generation=generation)
             payload["csrf_token"] = csrf_token(request)
+            # the token path compares on issue; the session compares here, before saving
+            if await c.revocation_store().current_generation(record.id) != generation:
+                await session_logout(request)
+                raise TokenRevoked("stale_generation")
         return response.json(payload, headers=NO_STORE)
 
     # -- logout ---------------------------------------------------------------------
@@ -213,7 +221,7 @@ class AuthRoutes:
         body = await self._body(request, {"include_api_keys"}, optional=True)
         if optional_bool(body, "include_api_keys"):  # keys are kept unless asked
             await self._revoke_keys(subject, caller_ip(c, scope), "logout_all")
-        await c.token_service().revoke_all(subject)
+        await c.token_service().revoke_all(subject)  # a new generation; every login ends
         if sessions_active(scope):
             own = session_user(c, scope) == subject
             await end_other_sessions(request, subject)
@@ -268,14 +276,18 @@ class AuthRoutes:
         await passwords.check_breached(new)
         await users.set_password_hash(record.id, await passwords.hash(new))
         tokens = c.token_service()
-        await tokens.revoke_all(subject)  # every older token, this one included
+        # a new generation: every older credential (this one included) and every login
+        # still in flight is refused; the caller continues under the new one
+        generation = await tokens.revoke_all(subject)
         await self.revoke_keys_after_password_change(subject, ip)
         payload: dict[str, Any] = {}
         if scope.get("auth") == "jwt":
-            payload |= token_pair(tokens, subject)
+            payload |= await token_pair(tokens, subject, generation)
         if sessions_active(scope):
             if session_user(c, scope) == subject:  # keep the caller in, under a new id
-                await session_login(request, record.id, subject=subject, keep_data=True)
+                await session_login(
+                    request, record.id, subject=subject, keep_data=True, generation=generation
+                )
                 payload["csrf_token"] = csrf_token(request)
             await end_other_sessions(request, subject)
         await emit(c, EventKind.PASSWORD_CHANGED, subject, ip)

@@ -101,11 +101,13 @@ def session_user(container: Any, scope: Mapping[str, Any]) -> Any:
     return session.get(container.settings().session.user_key)
 
 
-def token_pair(tokens: Any, subject: str) -> dict[str, Any]:
-    """A fresh access/refresh pair in a new refresh family (RFC 6749 §5.1 shape)."""
+async def token_pair(tokens: Any, subject: str, generation: float) -> dict[str, Any]:
+    """A new login (refresh family) under ``generation``, as an access/refresh pair in the
+    RFC 6749 §5.1 shape; ``TokenRevoked`` (401) if the generation moved meanwhile."""
+    access, refresh = await tokens.issue_login(subject, generation)
     return {
-        "access_token": tokens.create_access_token(subject),
-        "refresh_token": tokens.create_refresh_token(subject),
+        "access_token": access,
+        "refresh_token": refresh,
         "token_type": "bearer",
         "expires_in": int(tokens.access_ttl),
     }

@@ -49,6 +49,9 @@ __all__ = [
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 Secret = str | bytes
 LOGIN_TIME_KEY = "_auth_time"
+#: the credential generation the login was issued under (``RevocationStore``): once the
+#: subject's generation moves on (password change, logout-all), the session is refused
+GENERATION_KEY = "_auth_gen"
 
 
 class SessionMiddleware:
@@ -161,16 +164,27 @@ class SessionMiddleware:
             if not isinstance(payload, str):
                 return None
             stored = await self.store.load(payload)
-            return None if stored is None else self._session_from(stored, payload)
-        if not isinstance(payload, dict):
+            session = None if stored is None else self._session_from(stored, payload)
+        elif isinstance(payload, dict):
+            session = self._session_from(payload, payload.get("i"))
+        else:
             return None
-        session = self._session_from(payload, payload.get("i"))
-        if session is not None and self.revocations is not None and session.session_id:
-            refused = await self.revocations.is_refused(
-                session.session_id, session.subject or "", session.created
-            )
-            return None if refused else session
-        return session
+        if session is None or self.revocations is None or not session.session_id:
+            return session
+        # one lookup, as for a token: the id (client-side logout) and the generation (or,
+        # for a session without one, its creation time); a server-side session without
+        # a generation is ended by deleting it, so it needs no lookup
+        generation = session.get(GENERATION_KEY)
+        if isinstance(generation, int | float) and not isinstance(generation, bool):
+            stamp = float(generation)
+        elif self.store is not None:
+            return session
+        else:
+            stamp = session.created
+        refused = await self.revocations.is_refused(
+            session.session_id, session.subject or "", stamp
+        )
+        return None if refused else session
 
     def _session_from(self, blob: Any, session_id: Any) -> Session | None:
         data, subject, created = blob.get("d"), blob.get("s"), blob.get("c", 0.0)
@@ -259,13 +273,16 @@ async def login(
     subject: str | None = None,
     keep_data: bool = False,
     user_key: str | None = None,
+    generation: float | None = None,
 ) -> Session:
     """Start an authenticated session under a **new** id (session-fixation defence).
 
     The old server-side session is deleted (or its client-side id revoked); its data is
     dropped unless ``keep_data``. Stores the user id, a fresh CSRF token and the login
     time. ``subject`` (default ``str(user_id)``) indexes the session for
-    ``end_other_sessions``.
+    ``end_other_sessions``. ``generation`` (read before the password was checked, see
+    ``TokenService.current_generation``) binds the session to it: once the subject's
+    generation moves on, the session is refused (needs ``revocations``).
     """
     mw, session = _parts(request_or_scope)
     await mw.forget(session)
@@ -276,6 +293,10 @@ async def login(
     session.subject = subject if subject is not None else str(user_id)
     session[user_key or mw.user_key] = user_id
     session[LOGIN_TIME_KEY] = session.created
+    if generation is None:
+        session.pop(GENERATION_KEY, None)
+    else:
+        session[GENERATION_KEY] = float(generation)
     rotate_csrf_token(session)
     return session
 
@@ -306,5 +327,7 @@ async def end_other_sessions(request_or_scope: Any, subject: str) -> int:
     await mw.revocations.revoke_subject(subject, now, mw.absolute_max_age or mw.max_age)
     if session and session.subject == subject:
         session.created = now
+        if GENERATION_KEY in session:
+            session[GENERATION_KEY] = await mw.revocations.current_generation(subject)
         session.modified = True
     return -1

@@ -24,6 +24,7 @@ from nexios_auth_di.stores.protocols import (
 )
 
 __all__ = [
+    "GENERATION_STEP",
     "MIN_MARKER_TTL",
     "ExpiringDict",
     "MemoryAPIKeyStore",
@@ -37,6 +38,10 @@ Clock = Callable[[], float]
 #: Spent/revoked markers live at least this long, even for an already-expired token, so
 #: "exactly one caller gets OK" holds for every input (the same floor in every engine).
 MIN_MARKER_TTL = 1.0
+#: How far ``advance_generation`` moves a mark past its current value at least, so two
+#: advances at the same clock reading still give two generations (1 µs: well above the
+#: float spacing of Unix times, so every engine stores a strictly larger number).
+GENERATION_STEP = 1e-6
 
 
 class ExpiringDict:
@@ -100,16 +105,33 @@ class ExpiringDict:
 
 
 class MemoryRevocationStore:
-    """Revoked jtis until their ``exp``, and per-subject not-before marks."""
+    """Revoked jtis and families until their tokens expire, and per-subject marks
+    (generations)."""
 
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
         self._jtis = ExpiringDict(clock)
+        self._families = ExpiringDict(clock)
         self._not_before = ExpiringDict(clock)
 
     async def revoke_jti(self, jti: str, expires_at: float) -> None:
         if expires_at > self._clock():
             self._jtis.set(jti, True, expires_at)
+
+    async def revoke_family(self, family: str, expires_at: float) -> None:
+        if expires_at > self._clock():
+            deadline = max(expires_at, self._families.deadline(family) or 0.0)
+            self._families.set(family, True, deadline)
+
+    async def advance_generation(self, subject: str, now: float, ttl: float) -> float:
+        current = self._not_before.get(subject)
+        mark = now if current is None else max(now, current + GENERATION_STEP)
+        deadline = max(self._clock() + ttl, self._not_before.deadline(subject) or 0.0)
+        self._not_before.set(subject, mark, deadline)
+        return float(mark)
+
+    async def current_generation(self, subject: str) -> float:
+        return float(self._not_before.get(subject, 0.0))
 
     async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
         # keep the latest mark *and* the longest deadline: a second, shorter-lived
@@ -119,8 +141,12 @@ class MemoryRevocationStore:
         mark = not_before if current is None else max(current, not_before)
         self._not_before.set(subject, mark, deadline)
 
-    async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
+    async def is_refused(
+        self, jti: str, subject: str, issued_at: float, family: str | None = None
+    ) -> bool:
         if self._jtis.get(jti, False):
+            return True
+        if family is not None and self._families.get(family, False):
             return True
         not_before = self._not_before.get(subject)
         return not_before is not None and issued_at < not_before
@@ -130,12 +156,14 @@ class MemoryRevocationStore:
 
 
 class MemoryRefreshFamilyStore:
-    """Spent refresh jtis and revoked families, each kept until its tokens expire."""
+    """Spent refresh jtis and revoked families, each kept until its tokens expire, and
+    each subject's live logins (family -> absolute end), gone when the last one ends."""
 
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
         self._spent = ExpiringDict(clock)
         self._revoked = ExpiringDict(clock)
+        self._logins = ExpiringDict(clock)  # subject -> {family: expires_at}
 
     async def spend(self, family: str, jti: str, expires_at: float) -> SpendResult:
         if self._revoked.get(family, False):
@@ -147,8 +175,46 @@ class MemoryRefreshFamilyStore:
         return SpendResult.OK
 
     async def revoke_family(self, family: str, expires_at: float) -> None:
+        self._revoke(family, expires_at)
+
+    def _revoke(self, family: str, expires_at: float) -> None:
         deadline = max(expires_at, self._clock() + MIN_MARKER_TTL)
         self._revoked.set(family, True, max(deadline, self._revoked.deadline(family) or 0.0))
+
+    def _live(self, subject: str) -> dict[str, float]:
+        now = self._clock()
+        logins: dict[str, float] = self._logins.get(subject) or {}
+        return {f: end for f, end in logins.items() if end > now}
+
+    def _keep(self, subject: str, logins: dict[str, float]) -> None:
+        if logins:
+            self._logins.set(subject, logins, max(logins.values()))
+        else:
+            self._logins.pop(subject)
+
+    async def start(self, subject: str, family: str, expires_at: float, limit: int) -> list[str]:
+        logins = self._live(subject)
+        logins.pop(family, None)
+        excess = len(logins) + 1 - limit
+        evicted = sorted(logins, key=logins.__getitem__)[: max(excess, 0)]  # oldest first
+        for old in evicted:
+            self._revoke(old, logins.pop(old))
+        logins[family] = expires_at
+        self._keep(subject, logins)
+        return evicted
+
+    async def end(self, subject: str, family: str, expires_at: float) -> None:
+        self._revoke(family, expires_at)
+        logins = self._live(subject)
+        if logins.pop(family, None) is not None:
+            self._keep(subject, logins)
+
+    async def end_all(self, subject: str) -> list[str]:
+        logins = self._live(subject)
+        for family, end in logins.items():
+            self._revoke(family, end)
+        self._logins.pop(subject)
+        return list(logins)
 
 
 class MemorySessionStore:

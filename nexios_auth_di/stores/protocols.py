@@ -26,18 +26,40 @@ __all__ = [
 
 @runtime_checkable
 class RevocationStore(Protocol):
-    """Revoked token ids (kept until the token would expire anyway) and per-subject
-    not-before marks ("log out everywhere")."""
+    """Revoked token ids and logins (refresh families), each kept until its tokens would
+    expire anyway, and per-subject marks ("log out everywhere").
+
+    A subject's mark is also its credential *generation* (security stamp): every
+    credential records the generation it was issued under, and one issued before the
+    mark moved is refused. A credential without one compares its issue time instead.
+    """
 
     async def revoke_jti(self, jti: str, expires_at: float) -> None: ...
+
+    async def revoke_family(self, family: str, expires_at: float) -> None:
+        """Refuse every token of login ``family`` (access tokens too) until ``expires_at``."""
+        ...
 
     async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
         """Refuse every token of ``subject`` issued before ``not_before``; keep the mark
         for ``ttl`` seconds (the longest token lifetime)."""
         ...
 
-    async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
-        """One call (one round trip on a network store) for both checks."""
+    async def advance_generation(self, subject: str, now: float, ttl: float) -> float:
+        """Atomically move ``subject``'s mark strictly past its current value (and to at
+        least ``now``); return the new generation. Kept ``ttl`` seconds."""
+        ...
+
+    async def current_generation(self, subject: str) -> float:
+        """``subject``'s generation: its live mark, or 0.0 when there is none."""
+        ...
+
+    async def is_refused(
+        self, jti: str, subject: str, issued_at: float, family: str | None = None
+    ) -> bool:
+        """One call (one round trip on a network store) for every check: ``jti`` or
+        ``family`` revoked, or ``issued_at`` (the credential's generation, else its issue
+        time) older than the subject's mark."""
         ...
 
 
@@ -62,6 +84,21 @@ class RefreshFamilyStore(Protocol):
         ...
 
     async def revoke_family(self, family: str, expires_at: float) -> None: ...
+
+    async def start(self, subject: str, family: str, expires_at: float, limit: int) -> list[str]:
+        """Record a new login of ``subject`` (kept until ``expires_at``, its absolute end).
+        Beyond ``limit`` live logins the oldest are dropped from the record and returned
+        for the caller to revoke."""
+        ...
+
+    async def end(self, subject: str, family: str, expires_at: float) -> None:
+        """Revoke one login (spends refused until ``expires_at``) and drop its record."""
+        ...
+
+    async def end_all(self, subject: str) -> list[str]:
+        """Revoke every recorded login of ``subject`` (each until its own end) and drop
+        the records; return their families."""
+        ...
 
 
 @runtime_checkable

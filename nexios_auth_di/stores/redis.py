@@ -30,7 +30,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
-from nexios_auth_di.stores.memory import MIN_MARKER_TTL
+from nexios_auth_di.stores.memory import GENERATION_STEP, MIN_MARKER_TTL
 from nexios_auth_di.stores.protocols import (
     API_KEY_RETENTION,
     STAMP_TTL,
@@ -56,15 +56,78 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 0 end
 return 1
 """
 # KEYS[1] marker; ARGV[1] ttl ms: set it, never shortening a longer TTL already there.
-# With ARGV[2] (a channel) and ARGV[3] (the jti) it also publishes the mark, in the same
-# atomic step (revocation_cache.py: no revocation is stored without its message).
+# With ARGV[2] (a channel), ARGV[3] (the jti or family) and ARGV[4] (its kind, 'j' or
+# 'f') it also publishes the mark, in the same atomic step (revocation_cache.py: no
+# revocation is stored without its message).
 _MARK = """
 local ttl = tonumber(ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('SET', KEYS[1], '1', 'PX', ttl) end
 if ARGV[2] then
-  redis.call('PUBLISH', ARGV[2], cjson.encode({'j', ARGV[3], redis.call('PTTL', KEYS[1])}))
+  local kind = ARGV[4] or 'j'
+  redis.call('PUBLISH', ARGV[2], cjson.encode({kind, ARGV[3], redis.call('PTTL', KEYS[1])}))
 end
 return 0
+"""
+# KEYS[1] not-before key; ARGV[1] now, ARGV[2] ttl ms, ARGV[3] step: move the mark to
+# max(now, current + step), keep the longer TTL, return the new generation (17 digits:
+# the exact double). With ARGV[4] (a channel) and ARGV[5] (the subject) it publishes it.
+_GENERATION = """
+local mark = tonumber(ARGV[1])
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local nxt = tonumber(cur) + tonumber(ARGV[3])
+  if nxt > mark then mark = nxt end
+end
+local value = string.format('%.17g', mark)
+local ttl = tonumber(ARGV[2])
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > ttl then ttl = pttl end
+redis.call('SET', KEYS[1], value, 'PX', ttl)
+if ARGV[4] then redis.call('PUBLISH', ARGV[4], cjson.encode({'n', ARGV[5], value, ttl})) end
+return value
+"""
+# KEYS[1] the subject's logins (zset family -> absolute end); ARGV now, family, end,
+# limit, revoked-marker prefix and suffix. Drops ended logins, adds this one, and ends
+# the oldest beyond the limit (marked revoked until their own end) -> their families.
+_LOGIN_START = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+local evicted = {}
+if excess > 0 then
+  local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  local i = 1
+  while excess > 0 and i < #rows do
+    local fam, score = rows[i], tonumber(rows[i + 1])
+    if fam ~= ARGV[2] then
+      local ttl = math.max(1000, math.floor((score - now) * 1000))
+      redis.call('SET', ARGV[5] .. fam .. ARGV[6], '1', 'PX', ttl)
+      redis.call('ZREM', KEYS[1], fam)
+      evicted[#evicted + 1] = fam
+      excess = excess - 1
+    end
+    i = i + 2
+  end
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local keep = math.max(1000, math.floor((tonumber(last[2]) - now) * 1000))
+redis.call('PEXPIRE', KEYS[1], keep)
+return evicted
+"""
+# KEYS[1] the subject's logins; ARGV now, revoked-marker prefix and suffix: revoke every
+# live one until its own end, delete the record -> their families
+_LOGIN_END_ALL = """
+local now = tonumber(ARGV[1])
+local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES')
+local ended = {}
+for i = 1, #rows, 2 do
+  local ttl = math.max(1000, math.floor((tonumber(rows[i + 1]) - now) * 1000))
+  redis.call('SET', ARGV[2] .. rows[i] .. ARGV[3], '1', 'PX', ttl)
+  ended[#ended + 1] = rows[i]
+end
+redis.call('DEL', KEYS[1])
+return ended
 """
 # KEYS[1] not-before key; ARGV[1] not_before, ARGV[2] ttl ms: keep the max of both.
 # With ARGV[3] (a channel) and ARGV[4] (the subject) it also publishes the kept mark.
@@ -202,6 +265,9 @@ _SCRIPTS = {
     "spend": _SPEND,
     "mark": _MARK,
     "not_before": _NOT_BEFORE,
+    "generation": _GENERATION,
+    "login_start": _LOGIN_START,
+    "login_end_all": _LOGIN_END_ALL,
     "session_save": _SESSION_SAVE,
     "session_delete_for_subject": _SESSION_DELETE_FOR_SUBJECT,
     "key_put": _KEY_PUT,
@@ -291,7 +357,8 @@ class RedisDatabase:
 
 
 class RedisRevocationStore:
-    """``rev:jti:{jti}`` markers and ``rev:nbf:{subject}`` marks; one MGET checks both."""
+    """``rev:jti:{jti}`` and ``rev:fam:{family}`` markers and ``rev:nbf:{subject}`` marks
+    (generations); one MGET checks all three."""
 
     def __init__(self, db: RedisDatabase) -> None:
         self._db = db
@@ -305,16 +372,39 @@ class RedisRevocationStore:
         key = self._db.key("rev", "nbf", subject)
         await self._db.script("not_before", [key], [repr(float(not_before)), int(ttl * 1000)])
 
-    async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
-        keys = [self._db.key("rev", "jti", jti), self._db.key("rev", "nbf", subject)]
+    async def revoke_family(self, family: str, expires_at: float) -> None:
+        if expires_at > self._db.clock():
+            key = self._db.key("rev", "fam", family)
+            await self._db.script("mark", [key], [self._db.ttl_ms(expires_at)])
+
+    async def advance_generation(self, subject: str, now: float, ttl: float) -> float:
+        key = self._db.key("rev", "nbf", subject)
+        args = [repr(float(now)), int(ttl * 1000), repr(GENERATION_STEP)]
+        return float(await self._db.script("generation", [key], args))
+
+    async def current_generation(self, subject: str) -> float:
         client = self._db.client
         with self._db.guard():
-            revoked, not_before = await client.mget(keys)
-        return revoked is not None or (not_before is not None and issued_at < float(not_before))
+            value = await client.get(self._db.key("rev", "nbf", subject))
+        return 0.0 if value is None else float(value)
+
+    async def is_refused(
+        self, jti: str, subject: str, issued_at: float, family: str | None = None
+    ) -> bool:
+        keys = [self._db.key("rev", "jti", jti), self._db.key("rev", "nbf", subject)]
+        if family is not None:
+            keys.append(self._db.key("rev", "fam", family))
+        client = self._db.client
+        with self._db.guard():
+            revoked, not_before, *family_revoked = await client.mget(keys)
+        if revoked is not None or any(v is not None for v in family_revoked):
+            return True
+        return not_before is not None and issued_at < float(not_before)
 
 
 class RedisRefreshFamilyStore:
-    """``rf:{family}:revoked`` and ``rf:{family}:spent:{jti}`` (hash-tagged by family)."""
+    """``rf:{family}:revoked`` and ``rf:{family}:spent:{jti}`` (hash-tagged by family), and
+    ``rf-subj:{subject}``, a zset of the subject's logins scored by their absolute end."""
 
     def __init__(self, db: RedisDatabase) -> None:
         self._db = db
@@ -330,6 +420,29 @@ class RedisRefreshFamilyStore:
         ttl = self._db.ttl_ms(max(expires_at, self._db.clock() + MIN_MARKER_TTL))
         key = self._db.key("rf", "{" + family + "}", "revoked")
         await self._db.script("mark", [key], [ttl])
+
+    def _logins(self, subject: str) -> str:
+        return self._db.key("rf-subj", subject)
+
+    def _marker_affixes(self) -> list[str]:
+        return [self._db.key("rf", "{"), "}:revoked"]
+
+    async def start(self, subject: str, family: str, expires_at: float, limit: int) -> list[str]:
+        args = [repr(self._db.clock()), family, repr(float(expires_at)), limit]
+        args += self._marker_affixes()
+        evicted = await self._db.script("login_start", [self._logins(subject)], args)
+        return [str(f) for f in evicted]
+
+    async def end(self, subject: str, family: str, expires_at: float) -> None:
+        await self.revoke_family(family, expires_at)
+        client = self._db.client
+        with self._db.guard():
+            await client.zrem(self._logins(subject), family)
+
+    async def end_all(self, subject: str) -> list[str]:
+        args = [repr(self._db.clock()), *self._marker_affixes()]
+        ended = await self._db.script("login_end_all", [self._logins(subject)], args)
+        return [str(f) for f in ended]
 
 
 class RedisSessionStore:

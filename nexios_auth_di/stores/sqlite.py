@@ -24,7 +24,7 @@ from typing import Any
 import aiosqlite
 
 from nexios_auth_di.exceptions import StoreUnavailable
-from nexios_auth_di.stores.memory import MIN_MARKER_TTL
+from nexios_auth_di.stores.memory import GENERATION_STEP, MIN_MARKER_TTL
 from nexios_auth_di.stores.protocols import (
     API_KEY_RETENTION,
     STAMP_TTL,
@@ -57,6 +57,10 @@ CREATE INDEX IF NOT EXISTS spent_refresh_exp ON spent_refresh (expires_at);
 CREATE TABLE IF NOT EXISTS revoked_family (
     family TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS revoked_family_exp ON revoked_family (expires_at);
+CREATE TABLE IF NOT EXISTS refresh_login (
+    subject TEXT NOT NULL, family TEXT NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (subject, family)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refresh_login_exp ON refresh_login (expires_at);
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY, subject TEXT, data TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS sessions_subject ON sessions (subject);
@@ -81,6 +85,7 @@ _PURGE = (
     "DELETE FROM subject_not_before WHERE expires_at <= ?",
     "DELETE FROM spent_refresh WHERE expires_at <= ?",
     "DELETE FROM revoked_family WHERE expires_at <= ?",
+    "DELETE FROM refresh_login WHERE expires_at <= ?",
     "DELETE FROM sessions WHERE expires_at <= ?",
     "DELETE FROM api_keys WHERE purge_at IS NOT NULL AND purge_at <= ?",
     "DELETE FROM api_key_stamps WHERE expires_at <= ?",
@@ -229,7 +234,8 @@ class SqliteDatabase:
 
 
 class SqliteRevocationStore:
-    """Revoked jtis and subject not-before marks in two tables; one query checks both."""
+    """Revoked jtis, revoked families (the table the family store also reads) and
+    subject marks (generations); one query checks all three."""
 
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
@@ -255,13 +261,44 @@ class SqliteRevocationStore:
             (subject, not_before, now + ttl, now),
         )
 
-    async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
+    async def revoke_family(self, family: str, expires_at: float) -> None:
+        if expires_at <= self._db.clock():
+            return
+        await self._db.write(
+            "INSERT INTO revoked_family (family, expires_at) VALUES (?, ?) ON CONFLICT (family) "
+            "DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+            (family, expires_at),
+        )
+
+    async def advance_generation(self, subject: str, now: float, ttl: float) -> float:
+        clock_now = self._db.clock()
+        rows = await self._db.write(
+            "INSERT INTO subject_not_before (subject, not_before, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (subject) DO UPDATE SET "
+            "not_before = CASE WHEN expires_at <= ?4 THEN excluded.not_before "
+            "ELSE max(excluded.not_before, not_before + ?5) END, "
+            "expires_at = max(expires_at, excluded.expires_at) RETURNING not_before",
+            (subject, now, clock_now + ttl, clock_now, GENERATION_STEP),
+        )
+        return float(rows[0][0])
+
+    async def current_generation(self, subject: str) -> float:
+        rows = await self._db.fetch(
+            "SELECT not_before FROM subject_not_before WHERE subject = ? AND expires_at > ?",
+            (subject, self._db.clock()),
+        )
+        return float(rows[0][0]) if rows else 0.0
+
+    async def is_refused(
+        self, jti: str, subject: str, issued_at: float, family: str | None = None
+    ) -> bool:
         now = self._db.clock()
         rows = await self._db.read(
             "SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = ? AND expires_at > ?) "
+            "OR EXISTS (SELECT 1 FROM revoked_family WHERE family = ? AND expires_at > ?) "
             "OR EXISTS (SELECT 1 FROM subject_not_before "
             "WHERE subject = ? AND expires_at > ? AND not_before > ?)",
-            (jti, now, subject, now, issued_at),
+            (jti, now, family, now, subject, now, issued_at),
         )
         return bool(rows[0][0])
 
@@ -293,12 +330,53 @@ class SqliteRefreshFamilyStore:
         return SpendResult.REVOKED if revoked else SpendResult.REUSED
 
     async def revoke_family(self, family: str, expires_at: float) -> None:
-        expires_at = max(expires_at, self._db.clock() + MIN_MARKER_TTL)
+        await self._revoke([(family, expires_at)])
+
+    async def _revoke(self, ended: list[tuple[str, float]]) -> None:
+        if not ended:
+            return
+        floor = self._db.clock() + MIN_MARKER_TTL
+        values = ", ".join("(?, ?)" for _ in ended)
+        params = [x for family, end in ended for x in (family, max(end, floor))]
         await self._db.write(
-            "INSERT INTO revoked_family (family, expires_at) VALUES (?, ?) ON CONFLICT (family) "
-            "DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
-            (family, expires_at),
+            f"INSERT INTO revoked_family (family, expires_at) VALUES {values} "  # noqa: S608
+            "ON CONFLICT (family) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+            params,
         )
+
+    async def start(self, subject: str, family: str, expires_at: float, limit: int) -> list[str]:
+        now = self._db.clock()
+        await self._db.write(
+            "INSERT OR REPLACE INTO refresh_login (subject, family, expires_at) VALUES (?, ?, ?)",
+            (subject, family, expires_at),
+        )
+        # the subject's live logins beyond the newest ``limit`` (this one kept), oldest
+        # first; expired rows of the subject go too (the periodic purge would drop them)
+        rows = await self._db.write(
+            "DELETE FROM refresh_login WHERE subject = ?1 AND family IN ("
+            "SELECT family FROM refresh_login WHERE subject = ?1 AND family != ?2 "
+            "AND expires_at > ?3 ORDER BY expires_at DESC LIMIT -1 OFFSET ?4) "
+            "OR (subject = ?1 AND expires_at <= ?3) RETURNING family, expires_at",
+            (subject, family, now, max(limit - 1, 0)),
+        )
+        evicted = [(str(f), float(end)) for f, end in rows if end > now]
+        await self._revoke(evicted)
+        return [f for f, _ in sorted(evicted, key=lambda row: row[1])]
+
+    async def end(self, subject: str, family: str, expires_at: float) -> None:
+        await self._revoke([(family, expires_at)])
+        await self._db.write(
+            "DELETE FROM refresh_login WHERE subject = ? AND family = ?", (subject, family)
+        )
+
+    async def end_all(self, subject: str) -> list[str]:
+        now = self._db.clock()
+        rows = await self._db.write(
+            "DELETE FROM refresh_login WHERE subject = ? RETURNING family, expires_at", (subject,)
+        )
+        ended = [(str(f), float(end)) for f, end in rows if end > now]
+        await self._revoke(ended)
+        return [f for f, _ in ended]
 
 
 class SqliteSessionStore:

@@ -54,6 +54,11 @@ BAD_CONFIG = [
     ("negative ttl", _with(jwt={"access_ttl": -1}), "jwt.access_ttl must be positive"),
     ("ttl not a number", _with(jwt={"access_ttl": "soon"}), "jwt.access_ttl must be a number"),
     ("fractional ttl", _with(jwt={"refresh_ttl": 1.5}), "jwt.refresh_ttl must be a whole number"),
+    (
+        "no login allowed (RFC 9700 §4.14.2 bound)",
+        _with(jwt={"max_families_per_user": 0}),
+        "jwt.max_families_per_user must be positive",
+    ),
     ("bool as number", _with(jwt={"leeway": True}), "jwt.leeway must be a number"),
     ("bad samesite", _with(session={"samesite": "sometimes"}), "session.samesite must be one of"),
     (

@@ -98,7 +98,7 @@ def test_audit_events_have_the_right_kinds_and_no_secrets(env: Env) -> None:
     rotated = env.client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     env.remember(rotated.json())
     env.client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})  # reuse
-    auth = bearer(rotated.json()["access_token"])
+    auth = bearer(env.login("carol")["access_token"])  # reuse ended that login's tokens
     body = {"scopes": ["read"], "password": PASSWORD}
     made = env.client.post("/auth/api-keys", json=body, headers=auth).json()
     env.remember(made)

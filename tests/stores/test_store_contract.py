@@ -133,6 +133,94 @@ async def test_spend_of_expired_token_still_counts_once(harness: Harness) -> Non
     assert results.count(SpendResult.OK) == 1
 
 
+# --- logins: family marks, generations, per-subject records ------------------------------
+
+
+async def test_revoked_family_is_refused_in_the_same_lookup(harness: Harness) -> None:
+    """A revoked login (family) refuses its tokens through ``is_refused`` until it ends;
+    other families and family-less tokens are unaffected."""
+    rev = harness.stores.revocations
+    now = harness.clock()
+    await rev.revoke_family("fam-1", now + 60)
+    assert await rev.is_refused("jti", "alice", now, "fam-1")
+    assert not await rev.is_refused("jti", "alice", now, "fam-2")
+    assert not await rev.is_refused("jti", "alice", now)
+    await harness.advance(61)
+    assert not await rev.is_refused("jti", "alice", now, "fam-1")
+
+
+async def test_generation_advances_strictly_even_at_one_clock_reading(harness: Harness) -> None:
+    """Two advances at the same clock reading give two generations, and a credential of
+    the older one is refused (strict ``<``); the mark lives for its ttl."""
+    rev = harness.stores.revocations
+    now = harness.clock()
+    assert await rev.current_generation("alice") == 0.0
+    first = await rev.advance_generation("alice", now, HOUR)
+    second = await rev.advance_generation("alice", now, HOUR)
+    assert now <= first < second
+    assert await rev.current_generation("alice") == second
+    assert await rev.is_refused("jti", "alice", first)
+    assert not await rev.is_refused("jti", "alice", second)
+    assert await rev.current_generation("bob") == 0.0
+    await harness.advance(HOUR + 1)
+    assert await rev.current_generation("alice") == 0.0
+
+
+async def test_generation_never_moves_back_under_a_subject_mark(harness: Harness) -> None:
+    """A not-before mark and an advance share one value: an advance moves past a later
+    mark, and an earlier-dated mark leaves the generation where it is."""
+    rev = harness.stores.revocations
+    now = harness.clock()
+    await rev.revoke_subject("alice", now + 50, ttl=HOUR)
+    generation = await rev.advance_generation("alice", now, HOUR)
+    assert generation > now + 50
+    await rev.revoke_subject("alice", now, ttl=HOUR)
+    assert await rev.current_generation("alice") == generation
+
+
+async def test_logins_beyond_the_limit_end_the_oldest(harness: Harness) -> None:
+    """The per-subject bound: starting a login past ``limit`` ends the oldest ones, whose
+    refresh tokens are then refused; the others and other subjects keep working."""
+    fams = harness.stores.families
+    now = harness.clock()
+    for i in range(1, 4):
+        assert await fams.start("alice", f"f{i}", now + 100 * i, 3) == []
+    assert await fams.start("bob", "b1", now + 50, 3) == []
+    assert await fams.start("alice", "f4", now + 400, 3) == ["f1"]
+    assert await fams.spend("f1", "j", now + 60) is SpendResult.REVOKED
+    assert await fams.spend("f2", "j", now + 60) is SpendResult.OK
+    assert await fams.start("alice", "f5", now + 500, 2) == ["f2", "f3"]
+    assert await fams.spend("b1", "j", now + 60) is SpendResult.OK
+
+
+async def test_end_and_end_all_revoke_and_free_the_slots(harness: Harness) -> None:
+    """Ending one login frees its slot; ending all revokes every recorded login once."""
+    fams = harness.stores.families
+    now = harness.clock()
+    await fams.start("alice", "f1", now + 100, 2)
+    await fams.start("alice", "f2", now + 200, 2)
+    await fams.end("alice", "f1", now + 100)
+    assert await fams.spend("f1", "j", now + 60) is SpendResult.REVOKED
+    assert await fams.start("alice", "f3", now + 300, 2) == []
+    assert sorted(await fams.end_all("alice")) == ["f2", "f3"]
+    assert await fams.end_all("alice") == []
+    for family in ("f2", "f3"):
+        assert await fams.spend(family, "j", now + 60) is SpendResult.REVOKED
+
+
+async def test_login_records_are_purged_when_they_end(harness: Harness) -> None:
+    """A login's record lives only until its absolute end: nothing of it stays behind."""
+    fams = harness.stores.families
+    now = harness.clock()
+    await fams.start("alice", "f1", now + 100, 5)
+    await harness.advance(101)
+    assert await fams.end_all("alice") == []
+    assert await fams.start("alice", "f2", now + 200, 1) == []
+    if harness.engine == "redis":
+        await harness.advance(100)
+        assert await harness.keys() == []
+
+
 # --- sessions ------------------------------------------------------------------------------
 
 

@@ -198,7 +198,7 @@ async def test_reuse_revokes_whole_family(service: TokenService) -> None:
         await service.refresh(stolen)
     with pytest.raises(TokenRevoked) as info:
         await service.refresh(newer)
-    assert info.value.reason == "family_revoked"
+    assert info.value.reason == "revoked"  # refused by the per-request family check
 
 
 async def test_concurrent_refresh_exactly_one_wins(service: TokenService) -> None:
@@ -258,7 +258,9 @@ async def test_store_errors_propagate(ring: KeyRing, clock: FakeClock) -> None:
     """StoreUnavailable from the revocation store fails the request closed (503)."""
 
     class DownStore(MemoryRevocationStore):
-        async def is_refused(self, jti: str, subject: str, issued_at: float) -> bool:
+        async def is_refused(
+            self, jti: str, subject: str, issued_at: float, family: str | None = None
+        ) -> bool:
             raise StoreUnavailable()
 
     service = TokenService(
