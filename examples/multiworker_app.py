@@ -105,8 +105,8 @@ def build_app(container: AuthContainer) -> NexiosApp:
         body = await read_json_object(request, frozenset({"username", "password"}))
         username = require_str(body, "username", max_chars=256)  # 400/413/415, never 500
         throttle, ip = container.login_throttle(), client_ip(request.scope)
-        await throttle.check(username, ip)  # 429 with Retry-After while backing off
-        await throttle.failed(username, ip)  # this demo never accepts a password
+        # counts the guess (this demo never accepts a password); 429 + Retry-After past it
+        await throttle.reserve(username, ip)
         return response.json({"error": "invalid_credentials"}, status_code=401)
 
     install(app, container)
