@@ -86,8 +86,12 @@ def client_for(app: NexiosApp) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
-async def auth_row(name: str, config: dict[str, Any]) -> Row:
-    """A Depend(current_user) app on ``config``'s stores, with REVOKED other jtis revoked."""
+async def auth_row(name: str, config: dict[str, Any], *, login: bool = False) -> Row:
+    """A Depend(current_user) app on ``config``'s stores, with REVOKED other jtis revoked.
+
+    ``login``: the token is a login's (``issue_login``: it carries ``fam`` and ``gen``, and
+    the subject has a live generation mark), so the same one lookup also checks the
+    family and compares the generation; otherwise a bare access token (jti + ``iat``)."""
     store = dict(config)
     container = make_test_container(USERS, backends=["jwt"], stores=store.pop("stores"))
     if store:
@@ -102,7 +106,12 @@ async def auth_row(name: str, config: dict[str, Any]) -> Row:
         while not revocations.healthy:  # wait for the first resync: measure the view
             assert time.monotonic() < deadline, "revocation view never became fresh"
             await asyncio.sleep(0.01)
-    token = container.token_service().create_access_token("alice")
+    service = container.token_service()
+    if login:
+        generation = await service.revoke_all("alice")  # a live mark to compare against
+        token, _ = await service.issue_login("alice", generation)
+    else:
+        token = service.create_access_token("alice")
     return Row(
         name, client_for(auth_app(container)), {"Authorization": f"Bearer {token}"}, container
     )
@@ -135,6 +144,14 @@ async def main() -> None:
             configs.append(("JWT + revocation, redis + view", cached))
         rows = [Row("bare Nexios route", client_for(bare_app()), {})]
         rows += [await auth_row(name, config) for name, config in configs]
+        # the same stacks with a login's token: + family mark + generation compare
+        for name, config in configs:
+            login = dict(config)
+            if "sqlite_path" in login:
+                login["sqlite_path"] = login["sqlite_path"].replace("a.db", "login.db")
+            if "namespace" in login:
+                login["namespace"] = str(login["namespace"]) + "-login"
+            rows.append(await auth_row(f"{name}, login+gen", login, login=True))
         try:
             for row in rows:
                 await row.sample(WARMUP)
@@ -147,10 +164,10 @@ async def main() -> None:
                 await close_row(row)
     bare, memory = rows[0].median_us, rows[1].median_us
     print(f"{REQUESTS} requests per row ({ROUNDS} interleaved rounds), median µs per request")
-    print(f"{'stack':32} {'µs':>8} {'vs bare':>8} {'vs memory':>10}")
+    print(f"{'stack':44} {'µs':>8} {'vs bare':>8} {'vs memory':>10}")
     for row in rows:
         us = row.median_us
-        print(f"{row.name:32} {us:8.1f} {us / bare:7.2f}x {us / memory:9.2f}x  {row.note()}")
+        print(f"{row.name:44} {us:8.1f} {us / bare:7.2f}x {us / memory:9.2f}x  {row.note()}")
     if not redis_url:
         print('Redis rows skipped: REDIS_URL is unset (eval "$(scripts/redis-test-server.sh)")')
     size = await memory_per_100k()
