@@ -1,9 +1,9 @@
 """What the container opened, and closing it: ``container.shutdown(container)``.
 
 Why: the stores' connections (aiosqlite's worker thread, Redis pools), the revocation
-cache's pub/sub task, the login throttle's Redis client and the password hashing pool
-all outlive requests. Left open, aiosqlite's thread (not a daemon) keeps a server alive
-after Ctrl-C, and tests leak threads and sockets.
+cache's pub/sub task, the login throttle's own storage (when it has one) and the
+password hashing pool all outlive requests. Left open, aiosqlite's thread (not a daemon)
+keeps a server alive after Ctrl-C, and tests leak threads and sockets.
 
 How:
 
@@ -74,24 +74,12 @@ def owned(lifetimes: Lifetimes, name: str, build: Callable[..., _T], *args: Any,
 
 
 def closer_for(obj: Any) -> Callable[[], Any] | None:
-    """``obj.aclose``/``obj.close``; for a holder of a ``limits`` storage (the login
-    throttle), a closer of that storage's Redis clients; else None (nothing to close)."""
+    """``obj.aclose`` or ``obj.close`` (sync or async); None: nothing to close."""
     for attr in ("aclose", "close"):
         method = getattr(obj, attr, None)
         if callable(method):
             return method  # type: ignore[no-any-return]
-    bridge = getattr(getattr(obj, "storage", None), "bridge", None)
-    if bridge is not None:
-        return lambda: _close_limits_bridge(bridge)
     return None
-
-
-async def _close_limits_bridge(bridge: Any) -> None:
-    """``limits`` storages have no close; their Redis bridge holds redis-py clients."""
-    for attr in ("storage", "storage_replica"):
-        aclose = getattr(getattr(bridge, attr, None), "aclose", None)
-        if callable(aclose):
-            await aclose()
 
 
 async def close_quietly(name: str, obj: Any, bound: float = CLOSE_TIMEOUT) -> bool:

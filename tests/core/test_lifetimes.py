@@ -7,7 +7,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from nexios import NexiosApp
 from nexios.testclient import TestClient
+from support.redis_server import RedisProcess
 
 from nexios_auth_di import AuthContainer, SimpleUser, install
 from nexios_auth_di.container import shutdown
@@ -90,37 +91,40 @@ async def test_shutdown_stops_the_hashing_pool(tmp_path: Path) -> None:
 
 
 @pytest.mark.redis
-async def test_shutdown_ends_the_revocation_cache_task_and_redis_clients(
-    redis_url: str,
+async def test_shutdown_ends_the_revocation_cache_task_and_every_redis_connection(
+    redis_process: RedisProcess,
 ) -> None:
-    """With Redis and the revocation cache, shutdown finishes the pub/sub task (its
-    subscription leaves the server) and the hashing pool, within the bound."""
+    """On a private Redis server, after the stores, the login throttle, the revocation
+    cache's pub/sub task and the hashing pool were used, shutdown leaves no connection
+    but the test's own, the task done and the pool's threads ended."""
     import redis.asyncio as aioredis
 
-    namespace = f"nxauth-life-{time.monotonic_ns()}"
-    store = {"redis_url": redis_url, "namespace": namespace, "revocation_cache": True}
+    store = {"redis_url": redis_process.url, "revocation_cache": True}
     container = make_test_container(stores="redis", store=store)
     revocations = container.revocation_store()
-    await revocations.is_refused("j", "s", time.time())  # starts the subscriber
+    await revocations.revoke_jti("j1", time.time() + 60)  # the stores' pool
+    attempt = await container.login_throttle().reserve("ada", "127.0.0.1")
+    await container.login_throttle().succeeded(attempt)
+    await container.password_service().hash("correct horse")
+    pool = threads(POOL_THREAD)
     task = next(t for t in asyncio.all_tasks() if t.get_name() == revocations.client_name)
-    async with aioredis.Redis.from_url(redis_url) as admin:
-        for _ in range(100):  # the subscription connects in the background
-            if revocations.client_name in str(await admin.client_list()):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            pytest.fail("the revocation cache never subscribed")
-        await container.password_service().hash("correct horse")
-        pool = threads(POOL_THREAD)
+    async with aioredis.Redis.from_url(redis_process.url) as admin:
+        await until(lambda names: revocations.client_name in names, admin, "never subscribed")
         await shutdown(container)
         assert task.done()
         assert all_ended(pool)
-        for _ in range(100):  # the server notices a closed socket a moment later
-            if revocations.client_name not in str(await admin.client_list()):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            pytest.fail("the revocation cache's connection outlived shutdown")
+        # the server notices closed sockets a moment later
+        await until(lambda names: len(names) == 1, admin, "connections outlived shutdown")
+
+
+async def until(done: Callable[[list[str]], bool], admin: Any, failure: str) -> None:
+    """Poll CLIENT LIST (names of every connection) until ``done``, at most 5 s."""
+    for _ in range(100):
+        names = [str(c.get("name", "")) for c in await admin.client_list()]
+        if done(names):
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"{failure}: {names}")
 
 
 class Stuck:
