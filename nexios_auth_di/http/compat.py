@@ -1,9 +1,10 @@
-"""Opt-in workarounds for measured bugs of Nexios 3.12 (see docs/design.md §6).
+"""Workarounds for measured bugs of Nexios 3.12 (see docs/design.md §6).
 
 Each one changes Nexios's behaviour, so each runs only from a visible call at bootstrap:
 ``install()`` and the guide-form ``AuthenticationMiddleware`` call
 ``fix_method_not_allowed`` on the app's routes (the 405 bug lets an anonymous client
-disable protected routes); ``silence_dependency_print`` runs only if the app calls it.
+disable protected routes); ``install()`` also calls ``silence_dependency_print`` unless
+``quiet_dependencies=False``. Nothing runs at import.
 """
 
 from __future__ import annotations
