@@ -101,12 +101,30 @@ async def startup(container: Any) -> None:
     username cost one verify, like a wrong password. Only for apps that keep users
     (``user_repository`` set). Opens no store: those open on first use, so an unreachable
     database fails requests closed (503) instead of failing the boot."""
+    await _check_durability(container)
     if not container.user_repository.overridden:
         return
     try:
         await container.password_service().warm_up()
     except Exception:  # a warm-up is an optimisation: never fail the boot over it
         logger.warning("warming up the password service failed", exc_info=True)
+
+
+async def _check_durability(container: Any) -> None:
+    """Warn once at start-up when Redis would forget revocations on restart."""
+    if container.settings().stores != "redis":
+        return
+    database = getattr(container.stores(), "database", None)
+    probe = getattr(database, "durability_problem", None)
+    if probe is None:
+        return
+    problem = await probe()
+    if problem is not None:
+        logger.warning(
+            "Redis store: %s. Set appendonly yes and appendfsync everysec "
+            "(see docs/deployment.md).",
+            problem,
+        )
 
 
 async def shutdown(container: Any, *, bound: float = CLOSE_TIMEOUT) -> None:

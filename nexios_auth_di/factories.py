@@ -169,6 +169,7 @@ def build_backends(
                     user_key=session.user_key,
                     csrf=session.csrf,
                     cookie_name=session.cookie_name,
+                    websocket_origins=session.websocket_origins,
                 )
             )
         else:

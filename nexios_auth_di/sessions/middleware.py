@@ -65,7 +65,7 @@ class SessionMiddleware:
         max_age: int = 3600,
         secure: bool = True,
         httponly: bool = True,
-        samesite: str | None = "strict",
+        samesite: str | None = "lax",  # the same default as install(); see docs/guide.md
         cookie_name: str = "session",
         path: str = "/",
         domain: str | None = None,
@@ -221,9 +221,18 @@ class SessionMiddleware:
             session.created = self.clock()
         blob: dict[str, Any] = {"d": dict(session), "s": session.subject, "c": session.created}
         if self.store is not None:
-            if session.loaded_id and session.loaded_id != session.session_id:
-                await self.store.delete(session.loaded_id)
-            await self.store.save(session.session_id, blob, self.max_age, session.subject)
+            # conditional: a session ended since it was loaded (logout, logout-all, password
+            # change, rotation by another request) is never written back; the cookie goes
+            saved = await self.store.save(
+                session.session_id,
+                blob,
+                self.max_age,
+                session.subject,
+                previous=session.loaded_id,
+            )
+            if not saved:
+                session.loaded_id = None
+                return self.cookie.deletion()
             value = self._serializer.dumps(session.session_id)
         else:
             value = self._serializer.dumps({**blob, "i": session.session_id})
@@ -231,6 +240,25 @@ class SessionMiddleware:
             raise ConfigurationError("session data exceeds 4 KiB; use a server-side store")
         session.loaded_id = session.session_id
         return self.cookie.header(value, self.clock())
+
+    async def is_alive(self, session: Session) -> bool:
+        """Whether the session a long-lived connection was opened with still stands:
+        not deleted (logout, logout-all, password change) nor revoked since it loaded."""
+        sid = session.loaded_id
+        if sid is None:
+            return False
+        if self.store is not None and await self.store.load(sid) is None:
+            return False
+        if self.revocations is None:
+            return True
+        generation = session.get(GENERATION_KEY)  # the same checks as ``load``
+        if isinstance(generation, int | float) and not isinstance(generation, bool):
+            stamp = float(generation)
+        elif self.store is not None:
+            return True
+        else:
+            stamp = session.created
+        return not await self.revocations.is_refused(sid, session.subject or "", stamp)
 
     async def forget(self, session: Session) -> None:
         """Make the id the request came with unusable: delete it from the store, or

@@ -229,9 +229,22 @@ class MemorySessionStore:
         return None if item is None else copy.deepcopy(item[1])
 
     async def save(
-        self, session_id: str, data: dict[str, Any], ttl: float, subject: str | None = None
-    ) -> None:
+        self,
+        session_id: str,
+        data: dict[str, Any],
+        ttl: float,
+        subject: str | None = None,
+        *,
+        previous: str | None = None,
+    ) -> bool:
+        # no await between the check and the write: atomic on the event loop
+        if previous is not None:
+            if self._sessions.get(previous) is None:
+                return False
+            if previous != session_id:
+                self._sessions.pop(previous)
         self._sessions.set(session_id, (subject, copy.deepcopy(data)), self._clock() + ttl)
+        return True
 
     async def delete(self, session_id: str) -> None:
         self._sessions.pop(session_id)

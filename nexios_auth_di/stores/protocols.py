@@ -108,8 +108,18 @@ class SessionStore(Protocol):
     async def load(self, session_id: str) -> dict[str, Any] | None: ...
 
     async def save(
-        self, session_id: str, data: dict[str, Any], ttl: float, subject: str | None = None
-    ) -> None: ...
+        self,
+        session_id: str,
+        data: dict[str, Any],
+        ttl: float,
+        subject: str | None = None,
+        *,
+        previous: str | None = None,
+    ) -> bool:
+        """Write the session; with ``previous`` (the id it was loaded under) only if that
+        id still exists, atomically replacing it. ``False``: it was deleted or superseded
+        meanwhile (logout, logout-all, password change), so nothing was written."""
+        ...
 
     async def delete(self, session_id: str) -> None: ...
 

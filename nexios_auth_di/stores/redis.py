@@ -141,9 +141,18 @@ redis.call('SET', KEYS[1], value, 'PX', ttl)
 if ARGV[3] then redis.call('PUBLISH', ARGV[3], cjson.encode({'n', ARGV[4], value, ttl})) end
 return 0
 """
-# KEYS[1] session, KEYS[2] subject index (optional); ARGV payload, ttl ms, id, session prefix
+# KEYS[1] session, KEYS[2] subject index (optional); ARGV payload, ttl ms, id, session
+# prefix, previous id ('' for a new session) -> 1 written, 0 previous gone (nothing written)
 _SESSION_SAVE = """
 local ttl = tonumber(ARGV[2])
+local previous = ARGV[5]
+if previous ~= '' then
+  if redis.call('EXISTS', ARGV[4] .. previous) == 0 then return 0 end
+  if previous ~= ARGV[3] then
+    redis.call('DEL', ARGV[4] .. previous)
+    if #KEYS == 2 then redis.call('SREM', KEYS[2], previous) end
+  end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 if #KEYS == 2 then
   redis.call('SADD', KEYS[2], ARGV[3])
@@ -154,7 +163,7 @@ if #KEYS == 2 then
   end
   if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 end
-return 0
+return 1
 """
 # KEYS[1] subject index; ARGV subject, keep ('' for none), session prefix -> deleted count
 _SESSION_DELETE_FOR_SUBJECT = """
@@ -348,6 +357,29 @@ class RedisDatabase:
         except (RedisError, OSError) as exc:  # TimeoutError is an OSError
             raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
 
+    async def durability_problem(self) -> str | None:
+        """Why a restart of this server would forget revocations, or ``None``.
+
+        Asks ``CONFIG GET appendonly`` and ``save``: with neither AOF nor snapshots, a
+        restart comes back empty and every revoked token works again until it expires
+        (docs/deployment.md). ``None`` too when the server does not say (managed
+        services often disable CONFIG) or cannot be reached: this is advice, not a gate.
+        """
+        try:
+            with self.guard():
+                aof = await self.client.config_get("appendonly")
+                rdb = await self.client.config_get("save")
+        except Exception:  # StoreUnavailable, or CONFIG disabled: nothing to report
+            return None
+        if str(aof.get("appendonly", "")).lower() == "yes":
+            return None
+        if str(rdb.get("save", "")).strip():
+            return (
+                "RDB snapshots only (appendonly no): revocations made since the last "
+                "snapshot are lost on restart"
+            )
+        return "no persistence (appendonly no, save ''): a restart forgets every revocation"
+
     async def close(self) -> None:
         """Disconnect the client's pool (the container's shutdown calls this). Harmless
         when nothing is open or when called twice; the next use makes a new client."""
@@ -462,14 +494,20 @@ class RedisSessionStore:
         return data
 
     async def save(
-        self, session_id: str, data: dict[str, Any], ttl: float, subject: str | None = None
-    ) -> None:
+        self,
+        session_id: str,
+        data: dict[str, Any],
+        ttl: float,
+        subject: str | None = None,
+        *,
+        previous: str | None = None,
+    ) -> bool:
         payload = json.dumps({"s": subject, "d": data}, separators=(",", ":"))
         keys = [self._prefix + session_id]
         if subject is not None:
             keys.append(self._db.key("sess-subj", subject))
-        args = [payload, max(1, int(ttl * 1000)), session_id, self._prefix]
-        await self._db.script("session_save", keys, args)
+        args = [payload, max(1, int(ttl * 1000)), session_id, self._prefix, previous or ""]
+        return bool(await self._db.script("session_save", keys, args))
 
     async def delete(self, session_id: str) -> None:
         client = self._db.client

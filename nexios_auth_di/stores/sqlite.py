@@ -396,13 +396,31 @@ class SqliteSessionStore:
         return data
 
     async def save(
-        self, session_id: str, data: dict[str, Any], ttl: float, subject: str | None = None
-    ) -> None:
+        self,
+        session_id: str,
+        data: dict[str, Any],
+        ttl: float,
+        subject: str | None = None,
+        *,
+        previous: str | None = None,
+    ) -> bool:
         payload = json.dumps(data, separators=(",", ":"))
-        await self._db.write(
-            "INSERT OR REPLACE INTO sessions (id, subject, data, expires_at) VALUES (?, ?, ?, ?)",
-            (session_id, subject, payload, self._db.clock() + ttl),
+        now = self._db.clock()
+        if previous is None:
+            await self._db.write(
+                "INSERT OR REPLACE INTO sessions (id, subject, data, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (session_id, subject, payload, now + ttl),
+            )
+            return True
+        # one statement: the row is rewritten (and renamed, on rotation) only if it still
+        # exists, so a logout that lands mid-request is never undone
+        rows = await self._db.write(
+            "UPDATE sessions SET id = ?, subject = ?, data = ?, expires_at = ? "
+            "WHERE id = ? AND expires_at > ? RETURNING 1",
+            (session_id, subject, payload, now + ttl, previous, now),
         )
+        return bool(rows)
 
     async def delete(self, session_id: str) -> None:
         await self._db.write("DELETE FROM sessions WHERE id = ?", (session_id,))
