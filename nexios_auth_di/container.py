@@ -72,6 +72,8 @@ class AuthContainer(containers.DeclarativeContainer):
     api_key_service = providers.Singleton(
         factories.build_api_key_service, api_key_store, settings, clock
     )
+    #: key of the hash that audit events use for usernames naming no account
+    audit_key = providers.Singleton(factories.build_audit_key, settings)
     event_sink = providers.Singleton(factories.build_event_sink)
     login_throttle = providers.Singleton(
         owned, lifetimes, "login_throttle", factories.build_login_throttle, settings, clock, stores

@@ -6,6 +6,8 @@ Each builder imports its service lazily and turns missing or bad configuration i
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -113,9 +115,7 @@ def build_login_throttle(settings: Settings, clock: Callable[[], float], stores:
     from nexios_auth_di.throttle import LoginThrottle, limiter_for
 
     throttle = settings.throttle
-    limiter = limiter_for(
-        throttle.storage, stores, namespace=settings.store.namespace, clock=clock
-    )
+    limiter = limiter_for(throttle.storage, stores, namespace=settings.store.namespace, clock=clock)
     return LoginThrottle(
         limiter,
         per_account=throttle.per_account,
@@ -127,6 +127,15 @@ def build_login_throttle(settings: Settings, clock: Callable[[], float], stores:
         clock=clock,
         namespace=settings.store.namespace,
     )
+
+
+def build_audit_key(settings: Settings) -> bytes:
+    """Derived from the JWT secret when there is one, so every worker hashes an unknown
+    username the same way; else random per process (still never the name itself)."""
+    secret = settings.jwt.secret_key or settings.session.secret_key
+    if secret:
+        return hmac.new(secret.encode(), b"nexios_auth_di.audit.username", "sha256").digest()
+    return secrets.token_bytes(32)
 
 
 def build_event_sink() -> Any:

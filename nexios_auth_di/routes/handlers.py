@@ -55,6 +55,7 @@ from nexios_auth_di.routes.support import (
     bearer_token,
     caller_ip,
     emit,
+    logged_username,
     refuse_api_key,
     session_user,
     sessions_active,
@@ -161,7 +162,8 @@ class AuthRoutes:
         throttle = c.login_throttle()
         # counted before argon2 runs, so a burst gets at most the limit evaluated
         reservation = throttle.reserve(username, ip)
-        attempt = await self._reserve(reservation, ip, username=username, route="login")
+        logged = logged_username(c, username)  # before the lookup: hashed
+        attempt = await self._reserve(reservation, ip, username=logged, route="login")
         try:
             record, ok, why, generation = await self._check_login(username, password)
         except Overloaded:
@@ -169,7 +171,8 @@ class AuthRoutes:
             raise
         if not ok or record is None:  # the failure is already counted
             subject = None if record is None else record.id
-            await emit(c, EventKind.LOGIN_FAILED, subject, ip, username=username, reason=why)
+            name = logged_username(c, username, record)  # never a mistyped password
+            await emit(c, EventKind.LOGIN_FAILED, subject, ip, username=name, reason=why)
             raise AuthenticationFailed(INVALID_LOGIN, reason=f"login_{why}")
         await throttle.succeeded(attempt)
         await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode)

@@ -3,6 +3,7 @@ sessions, token pairs, and a route class without Nexios's sticky-405 bug."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +55,20 @@ async def emit(
         await sink.emit(AuthEvent(kind, subject, ip, {k: str(v) for k, v in detail.items()}))
     except Exception:
         logger.exception("audit sink failed for %s", kind.value)
+
+
+def logged_username(container: Any, typed: str, record: Any = None) -> str:
+    """What audit events may say about a submitted username.
+
+    The stored name when it names an existing account; otherwise a keyed hash. People
+    type their password into the username field: logging an unknown name as typed would
+    put passwords in the logs. The hash still lets an operator see that the same unknown
+    name was tried again (same key within a deployment, ``audit_key`` in the container).
+    """
+    if record is not None:
+        return str(record.username)
+    digest = hmac.new(container.audit_key(), typed.encode("utf-8", "replace"), "sha256")
+    return "hmac-sha256:" + digest.hexdigest()[:20]
 
 
 def caller_ip(container: Any, scope: Mapping[str, Any]) -> str:
