@@ -39,7 +39,9 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     """A real app with the ready-made routes over a fresh SQLite user file."""
     opened: list[TestClient] = []
 
-    def make(password_service: PasswordService | None = None) -> TestClient:
+    def make(
+        password_service: PasswordService | None = None, login_mode: str = "tokens"
+    ) -> TestClient:
         repo = SqliteUserRepository(tmp_path / f"users{len(opened)}.sqlite3")
         container = make_test_container()
         container.user_loader.override(providers.Object(user_loader_for(repo)))
@@ -47,7 +49,7 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
         if password_service is not None:
             container.password_service.override(providers.Object(password_service))
         app = NexiosApp(debug=False)
-        app.mount_router(auth_router(container, login_mode="tokens"))
+        app.mount_router(auth_router(container, login_mode=login_mode))
         install(app, container)
         client = TestClient(app, base_url="https://testserver")
         client.__enter__()
@@ -148,3 +150,27 @@ def test_generated_secrets_have_at_least_128_bits(
     secrets = [key.split("_")[2][:SECRET_LEN] for key in keys]
     assert len(set(secrets)) == len(secrets)
     assert min(_bits(s, string.ascii_letters + string.digits) for s in secrets) >= 128
+
+
+def test_installed_session_cookie_has_every_protective_attribute(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """ASVS 5.0 3.3.1-3.3.5: install()'s session cookie is __Host- prefixed, Secure,
+    HttpOnly, SameSite=Lax, host-only, under 4096 bytes, and its value travels only in
+    Set-Cookie (never in the response body)."""
+    client = make_client(login_mode="session")
+    _post(client, "/auth/register", {"username": "ada", "password": "correct horse"})
+    response = _post(client, "/auth/login", {"username": "ada", "password": "correct horse"})
+    assert response.status_code == 200, response.text
+    (line,) = response.headers.get_list("set-cookie")
+    pair, *attributes = [part.strip() for part in line.split(";")]
+    name, _, value = pair.partition("=")
+    flags = {a.split("=")[0].lower(): a.partition("=")[2] for a in attributes}
+    assert name == "__Host-session"
+    assert {"secure", "httponly"} <= set(flags)
+    assert flags["samesite"].lower() == "lax"
+    assert flags["path"] == "/"
+    assert "domain" not in flags
+    assert len(line.encode()) < 4096
+    assert value
+    assert value not in response.text
