@@ -24,6 +24,7 @@ from nexios_auth_di.apikeys.service import SECRET_LEN
 from nexios_auth_di.passwords import PasswordService
 from nexios_auth_di.passwords.profiles import TEST_ONLY_CHEAP
 from nexios_auth_di.routes import auth_router
+from nexios_auth_di.routes.handlers import LoginMode
 from nexios_auth_di.routes.users import new_user_id
 from nexios_auth_di.sessions.csrf import rotate_csrf_token
 from nexios_auth_di.sessions.middleware import new_session_id
@@ -40,7 +41,7 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     opened: list[TestClient] = []
 
     def make(
-        password_service: PasswordService | None = None, login_mode: str = "tokens"
+        password_service: PasswordService | None = None, login_mode: LoginMode = "tokens"
     ) -> TestClient:
         repo = SqliteUserRepository(tmp_path / f"users{len(opened)}.sqlite3")
         container = make_test_container()
