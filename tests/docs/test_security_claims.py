@@ -7,6 +7,7 @@ SQLite users) or the real generators, so the document cites a test that can fail
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import string
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from dependency_injector import providers
 from nexios import NexiosApp
 from nexios.testclient import TestClient
 
-from nexios_auth_di import install
+from nexios_auth_di import install, permission_required
 from nexios_auth_di.apikeys.service import SECRET_LEN
 from nexios_auth_di.passwords import PasswordService
 from nexios_auth_di.passwords.profiles import TEST_ONLY_CHEAP
@@ -175,3 +176,40 @@ def test_installed_session_cookie_has_every_protective_attribute(
     assert len(line.encode()) < 4096
     assert value
     assert value not in response.text
+
+
+def test_failed_authorization_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """ASVS 5.0 16.3.2: a 403 from a permission check is logged with the method, path,
+    status and reason, while the client's body names no permission."""
+    container = make_test_container({"u1": _User("u1")})
+    app = NexiosApp(debug=False)
+
+    @app.get("/admin")  # type: ignore[untyped-decorator]  # nexios is untyped here
+    @permission_required("admin")
+    async def admin(request: Any, response: Any) -> Any:
+        return response.json({"ok": True})
+
+    install(app, container)
+    token = container.token_service().create_access_token("u1")
+    with (
+        TestClient(app, base_url="https://testserver") as client,
+        caplog.at_level(logging.INFO, logger="nexios_auth_di"),
+    ):
+        response = client.get("/admin", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert "admin" not in response.text
+    lines = [r.getMessage() for r in caplog.records if r.name == "nexios_auth_di"]
+    assert any(line.startswith("GET /admin -> 403") for line in lines), lines
+
+
+class _User:
+    """A signed-in user without the ``admin`` permission."""
+
+    is_authenticated = True
+    permissions: frozenset[str] = frozenset({"read"})
+
+    def __init__(self, identity: str) -> None:
+        self.id = identity
+
+    def get_display_name(self) -> str:
+        return self.id
