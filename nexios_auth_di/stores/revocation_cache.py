@@ -2,7 +2,9 @@
 
 Why: with ``RedisRevocationStore`` every authenticated request pays a Redis round trip
 (an MGET). Here a worker answers from a local copy of every live revocation while that
-copy is *known* to be fresh, and asks Redis directly otherwise.
+copy is *known* to be fresh, and asks Redis directly otherwise. The local copy *is* a
+``MemoryRevocationStore`` (same marks, same expiry, same ``is_refused``): this class only
+feeds it from Redis and decides when it may be trusted.
 
 How it stays correct:
 
@@ -47,7 +49,7 @@ from redis.asyncio import Redis
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.logs import get_logger
-from nexios_auth_di.stores.memory import GENERATION_STEP, ExpiringDict
+from nexios_auth_di.stores.memory import GENERATION_STEP, MemoryRevocationStore
 from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
 
 __all__ = ["DEFAULT_MAX_STALENESS", "CachedRevocationStore"]
@@ -80,9 +82,8 @@ class CachedRevocationStore:
         self.channel = db.key("rev", "events")
         #: CLIENT SETNAME of the subscription, so operators (and tests) can find it
         self.client_name = f"{db.namespace}:revcache:{os.getpid()}:{id(self):x}"
-        self._jtis = ExpiringDict(self._clock)
-        self._families = ExpiringDict(self._clock)
-        self._not_before = ExpiringDict(self._clock)
+        #: the local view: every mark Redis holds, as applied from the channel and scans
+        self._view = MemoryRevocationStore(self._clock)
         self._fresh_as_of = -math.inf  # time.monotonic() of the latest proof of freshness
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -98,7 +99,7 @@ class CachedRevocationStore:
             return
         key = self._db.key("rev", "jti", jti)
         await self._db.script("mark", [key], [self._db.ttl_ms(expires_at), self.channel, jti])
-        self._jtis.set(jti, True, expires_at)  # this worker refuses it at once
+        await self._view.revoke_jti(jti, expires_at)  # this worker refuses it at once
 
     async def revoke_family(self, family: str, expires_at: float) -> None:
         self._ensure_running()
@@ -107,21 +108,22 @@ class CachedRevocationStore:
         key = self._db.key("rev", "fam", family)
         args = [self._db.ttl_ms(expires_at), self.channel, family, "f"]
         await self._db.script("mark", [key], args)
-        self._families.set(family, True, expires_at)
+        await self._view.revoke_family(family, expires_at)
 
     async def revoke_subject(self, subject: str, not_before: float, ttl: float) -> None:
         self._ensure_running()
         key = self._db.key("rev", "nbf", subject)
         args = [repr(float(not_before)), int(ttl * 1000), self.channel, subject]
         await self._db.script("not_before", [key], args)
-        self._apply_not_before(subject, float(not_before), ttl)
+        await self._view.revoke_subject(subject, float(not_before), ttl)
 
     async def advance_generation(self, subject: str, now: float, ttl: float) -> float:
         self._ensure_running()
         key = self._db.key("rev", "nbf", subject)
         args = [repr(float(now)), int(ttl * 1000), repr(GENERATION_STEP), self.channel, subject]
         generation = float(await self._db.script("generation", [key], args))
-        self._apply_not_before(subject, generation, ttl)
+        # the view keeps Redis's generation (it never advances on its own)
+        await self._view.revoke_subject(subject, generation, ttl)
         return generation
 
     async def current_generation(self, subject: str) -> float:
@@ -134,12 +136,7 @@ class CachedRevocationStore:
         self._ensure_running()
         if time.monotonic() - self._fresh_as_of <= self.max_staleness:
             self.lookups["local"] += 1
-            if self._jtis.get(jti, False):
-                return True
-            if family is not None and self._families.get(family, False):
-                return True
-            not_before = self._not_before.get(subject)
-            return not_before is not None and issued_at < not_before
+            return await self._view.is_refused(jti, subject, issued_at, family)
         self.lookups["direct"] += 1
         return await self._inner.is_refused(jti, subject, issued_at, family)
 
@@ -178,20 +175,24 @@ class CachedRevocationStore:
             self._loop = loop
             self._task = loop.create_task(self._follow_forever(), name=self.client_name)
 
-    def _apply_not_before(self, subject: str, not_before: float, ttl: float) -> None:
-        current = self._not_before.get(subject)
-        deadline = max(self._clock() + ttl, self._not_before.deadline(subject) or 0.0)
-        mark = not_before if current is None else max(current, not_before)
-        self._not_before.set(subject, mark, deadline)
-
-    def _apply(self, raw: bytes) -> None:
-        kind, ident, *rest = json.loads(raw)
+    async def _mark(self, kind: str, ident: str, value: float, ttl: float) -> None:
+        """Copy one Redis mark into the view: ``kind`` is a message kind (``j``, ``f``,
+        ``n``), ``value`` the subject's mark (``n`` only), ``ttl`` seconds it has left.
+        (The view never awaits: each call completes before the next message is read.)"""
         if kind == "j":
-            self._jtis.set(ident, True, self._clock() + int(rest[0]) / 1000)
+            await self._view.revoke_jti(ident, self._clock() + ttl)
         elif kind == "f":
-            self._families.set(ident, True, self._clock() + int(rest[0]) / 1000)
+            await self._view.revoke_family(ident, self._clock() + ttl)
         elif kind == "n":
-            self._apply_not_before(ident, float(rest[0]), int(rest[1]) / 1000)
+            await self._view.revoke_subject(ident, value, ttl)
+
+    async def _apply(self, raw: bytes) -> None:
+        """One channel message: ``[kind, ident, pttl_ms]`` or ``["n", subject, mark, ttl_ms]``."""
+        kind, ident, *rest = json.loads(raw)
+        if kind == "n":
+            await self._mark(kind, ident, float(rest[0]), int(rest[1]) / 1000)
+        elif kind in ("j", "f"):
+            await self._mark(kind, ident, 0.0, int(rest[0]) / 1000)
 
     async def _follow_forever(self) -> None:
         while self._is_current():
@@ -237,7 +238,7 @@ class CachedRevocationStore:
                 if message is None:
                     continue
                 if message["type"] == "message":
-                    self._apply(message["data"])
+                    await self._apply(message["data"])
                 elif message["type"] == "pong":
                     sent = pings.pop(message["data"], None)
                     if sent is not None:
@@ -251,7 +252,7 @@ class CachedRevocationStore:
         """Load every live revocation (messages arriving meanwhile are applied after)."""
         base = self._db.key("rev", "")
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", base)
-        for kind in ("jti", "fam", "nbf"):
+        for kind, message_kind in (("jti", "j"), ("fam", "f"), ("nbf", "n")):
             skip = len(base) + len(kind) + 1
             keys = [k async for k in client.scan_iter(match=f"{pattern}{kind}:*", count=1000)]
             for start in range(0, len(keys), 500):
@@ -265,14 +266,9 @@ class CachedRevocationStore:
                     value, pttl = replies[2 * i], replies[2 * i + 1]
                     if value is None or pttl is None or pttl == -2:
                         continue  # expired during the scan
-                    ident = key.decode()[skip:]
                     left = math.inf if pttl < 0 else pttl / 1000  # -1: no TTL, keep it
-                    if kind == "jti":
-                        self._jtis.set(ident, True, self._clock() + left)
-                    elif kind == "fam":
-                        self._families.set(ident, True, self._clock() + left)
-                    else:
-                        self._apply_not_before(ident, float(value), left)
+                    mark = float(value) if message_kind == "n" else 0.0
+                    await self._mark(message_kind, key.decode()[skip:], mark, left)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
