@@ -35,6 +35,7 @@ from nexios_auth_di import (
     install,
     optional_user,
     permission_required,
+    require_scopes,
 )
 from nexios_auth_di.http.compat import silence_dependency_print
 from nexios_auth_di.policies import Access, Policy
@@ -66,6 +67,8 @@ def create_app(profile: str = "development", data_dir: str | None = None) -> Nex
     container = AuthContainer()
     container.config.from_yaml(str(ROOT / "containers" / f"{profile}.yaml"))
     container.config.store.sqlite_path.from_value(str(folder / "example_auth.sqlite3"))
+    # any user may give their own keys this scope: it only bounds what a key may write
+    container.config.api_key.grantable_scopes.from_value(["notes:write"])
 
     users = SqliteUserRepository(str(folder / "example_users.sqlite3"))
     container.user_repository.override(providers.Object(users))
@@ -89,8 +92,10 @@ def create_app(profile: str = "development", data_dir: str | None = None) -> Nex
     async def admin(request: Any, response: Any) -> Any:
         return {"admin": request.user.username}
 
-    @app.post("/notes")
-    async def create_note(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+    @app.post("/notes")  # tokens and sessions need a login; an API key needs "notes:write"
+    async def create_note(
+        request: Any, response: Any, user: Any = Depend(require_scopes("notes:write"))
+    ) -> Any:
         # bounded, strict JSON: a malformed body is a 400/413/415 naming the problem
         body = await read_json_object(request, NOTE_FIELDS)
         text = require_str(body, "text", max_chars=MAX_NOTE_CHARS)

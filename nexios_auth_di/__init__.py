@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "login_required": "decorator",
     "permission_required": "decorator",
     "policy_required": "decorator",
+    "require_scopes": "decorator",
     "authorize": "decorator",
     # policies
     "Access": "policies",
@@ -190,6 +191,7 @@ __all__ = [
     "permission_required",
     "policy_required",
     "profile_path",
+    "require_scopes",
     "user_loader_for",
     "websocket_user",
 ]
@@ -226,6 +228,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         login_required,
         permission_required,
         policy_required,
+        require_scopes,
     )
     from nexios_auth_di.dependencies import (
         auth_type,

@@ -18,6 +18,14 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from nexios.dependencies import Context, Depend
+
+from nexios_auth_di.apikeys.scopes import (
+    ScopedUser,
+    check_key_reach,
+    check_key_scopes,
+    scope_names,
+)
 from nexios_auth_di.base import is_authenticated
 from nexios_auth_di.dependencies import require_user, resolve_user
 from nexios_auth_di.exceptions import ConfigurationError, PermissionDenied
@@ -27,7 +35,13 @@ from nexios_auth_di.request_auth import CONTAINER_KEY, request_auth
 
 logger = get_logger("nexios_auth_di")
 
-__all__ = ["authorize", "login_required", "permission_required", "policy_required"]
+__all__ = [
+    "authorize",
+    "login_required",
+    "permission_required",
+    "policy_required",
+    "require_scopes",
+]
 
 H = TypeVar("H", bound=Callable[..., Any])
 PolicySource = Callable[[Any], Policy]  # request -> policy, looked up per request
@@ -36,16 +50,28 @@ PolicySource = Callable[[Any], Policy]  # request -> policy, looked up per reque
 REQUIREMENTS_ATTR = "__nexios_auth_requirements__"
 
 
-def _guard(handler: H, requirement: str, policy_for: PolicySource | None) -> H:
+def _guard(
+    handler: H,
+    requirement: str,
+    policy_for: PolicySource | None,
+    gate: Callable[..., Any] | None = None,
+) -> H:
+    """``gate``: a dependency that judges an API key by the route's own requirement
+    (``apikeys/scopes.py``); Nexios resolves it before the handler's ``Depend``s. Without
+    one, a scoped key on an unsafe method is refused (the route names no scope)."""
     if not callable(handler):
         raise ConfigurationError(f"{requirement} decorates a handler, got {handler!r}")
     is_async = inspect.iscoroutinefunction(inspect.unwrap(handler)) or (
         inspect.iscoroutinefunction(handler)
     )
+    gate_name = ""
 
     @functools.wraps(handler)
     async def wrapper(request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop(gate_name, None)
         user = await require_user(request, response)
+        if gate is None and isinstance(user, ScopedUser):
+            check_key_reach(request.scope, user)
         if policy_for is not None:
             policy = policy_for(request)
             if not await _allowed(policy, Access(user, request)):
@@ -58,7 +84,59 @@ def _guard(handler: H, requirement: str, policy_for: PolicySource | None) -> H:
 
     previous: list[str] = list(getattr(handler, REQUIREMENTS_ATTR, ()))
     setattr(wrapper, REQUIREMENTS_ATTR, [requirement, *previous])
+    if gate is not None:
+        gate_name = _add_gate(wrapper, handler, gate)
     return wrapper  # type: ignore[return-value]
+
+
+def _add_gate(wrapper: Any, handler: Any, gate: Callable[..., Any]) -> str:
+    """Give ``wrapper`` the handler's signature plus ``gate`` as its first dependency.
+
+    Nexios resolves ``Depend`` parameters in signature order, so the gate judges an API
+    key before ``Depend(current_user)`` would refuse it. The handler's own parameters
+    become keyword-only (Nexios passes them by name); the wrapper drops the gate's value.
+    """
+    signature = inspect.signature(handler)
+    params = list(signature.parameters.values())
+    head, rest = params[:2], params[2:]
+    name = f"_nexios_auth_gate{sum(p.name.startswith('_nexios_auth_gate') for p in rest)}"
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    star = [p for p in rest if p.kind is inspect.Parameter.VAR_POSITIONAL]
+    star_star = [p for p in rest if p.kind is inspect.Parameter.VAR_KEYWORD]
+    named = [p.replace(kind=keyword) for p in rest if p not in star and p not in star_star]
+    first = inspect.Parameter(name, keyword, default=Depend(gate))
+    wrapper.__signature__ = signature.replace(parameters=[*head, *star, first, *named, *star_star])
+    return name
+
+
+def _mark_permission_route(ctx: Context = Context()) -> None:
+    """The permission check that follows judges a key (its scopes ∩ owner permissions)."""
+    check_key_scopes(ctx.request.scope, None, None)
+
+
+def require_scopes(*scopes: str) -> Any:
+    """What an API key needs here: ``@require_scopes("notes:write")`` on a handler, or
+    ``user=Depend(require_scopes("notes:write"))`` (returns the user, like
+    ``current_user``). A scoped key must hold every named scope; JWT and session callers
+    only need to be logged in. Anonymous -> 401, a key without the scopes -> 403.
+    """
+    needed = scope_names(scopes)
+
+    async def scoped_user(ctx: Context = Context()) -> Any:
+        request = ctx.request
+        user = await require_user(request)
+        check_key_scopes(request.scope, user, needed)
+        return user
+
+    label = "scopes:" + "|".join(sorted(needed))
+
+    def require(handler: Any = None, /, *, user: Any = Depend(scoped_user)) -> Any:
+        # As a dependency Nexios calls require(user=...); as a decorator, require(handler).
+        if handler is None:
+            return user
+        return _guard(handler, label, None, scoped_user)
+
+    return require
 
 
 async def _allowed(policy: Policy, access: Access) -> bool:
@@ -97,7 +175,8 @@ def permission_required(permissions: str | Sequence[str]) -> Callable[[H], H]:
         return policy
 
     def decorate(handler: H) -> H:
-        return _guard(handler, "permission:" + "|".join(names), policy_for)
+        label = "permission:" + "|".join(names)
+        return _guard(handler, label, policy_for, _mark_permission_route)
 
     return decorate
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from nexios.dependencies import Context, Depend
 
+from nexios_auth_di.apikeys.scopes import ScopedUser, check_key_reach
 from nexios_auth_di.base import UnauthenticatedUser, is_authenticated
 from nexios_auth_di.exceptions import AuthenticationFailed, ConfigurationError
 from nexios_auth_di.request_auth import CONTAINER_KEY, STATE_KEY, RequestAuth, request_auth
@@ -53,20 +54,27 @@ async def require_user(request: Any, response: Any = None) -> Any:
 
 
 async def current_user(ctx: Context = Context()) -> Any:
-    """``user=Depend(current_user)``: the authenticated user, or a 401."""
+    """``user=Depend(current_user)``: the authenticated user, or a 401. A scoped API key
+    on an unsafe method gets a 403 unless the route named its scopes (``require_scopes``)."""
     request = ctx.request
     state = request.scope.get(STATE_KEY)
     if not isinstance(state, RequestAuth):
-        return await require_user(request)
-    user = state.user if state.resolved else await state.resolve(request)
-    if is_authenticated(user):
-        return user
-    raise state.unauthenticated()
+        user = await require_user(request)
+    else:
+        user = state.user if state.resolved else await state.resolve(request)
+        if not is_authenticated(user):
+            raise state.unauthenticated()
+    if isinstance(user, ScopedUser):
+        check_key_reach(request.scope, user)
+    return user
 
 
 async def optional_user(ctx: Context = Context()) -> Any:
-    """``user=Depend(optional_user)``: the authenticated user, or ``None``."""
+    """``user=Depend(optional_user)``: the authenticated user, or ``None`` (a scoped API
+    key is bounded as in ``current_user``)."""
     user = await resolve_user(ctx.request)
+    if isinstance(user, ScopedUser):
+        check_key_reach(ctx.request.scope, user)
     return user if is_authenticated(user) else None
 
 

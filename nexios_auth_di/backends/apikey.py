@@ -4,17 +4,18 @@ Guide form: ``APIKeyBackend(key_name="X-API-Key", authenticate_func=load_by_key)
 the raw key to the app's function. ``static_keys={key: user}`` is a constant-time
 built-in for small deployments. Container form uses ``APIKeyService`` (SHA-256 at rest,
 checksum, scopes, expiry, revocation) and loads the key's owner; the user it yields is
-limited to the key's scopes.
+limited to the key's scopes (``ScopedUser``; ``apikeys/scopes.py`` says what it may reach).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from nexios_auth_di.apikeys.scopes import ScopedUser
 from nexios_auth_di.authenticator import call_loader
-from nexios_auth_di.base import AuthenticationBackend, user_has_permission
+from nexios_auth_di.base import AuthenticationBackend
 from nexios_auth_di.exceptions import AuthenticationFailed, ConfigurationError
 from nexios_auth_di.http.asgi import Scope, has_header, header
 
@@ -26,34 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["APIKeyBackend", "ScopedUser"]
 
 MAX_KEY_LENGTH = 512
-
-
-class ScopedUser:
-    """The key owner, seen through the key: a permission needs both the key's scope and
-    the owner's own grant, so a key can never do more than its owner."""
-
-    __slots__ = ("scopes", "user")
-
-    def __init__(self, user: Any, scopes: Collection[str]) -> None:
-        self.user = user
-        self.scopes = frozenset(scopes)
-
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def permissions(self) -> frozenset[str]:
-        return frozenset(p for p in self.scopes if user_has_permission(self.user, p))
-
-    def has_permission(self, permission: str) -> bool:
-        return permission in self.scopes and user_has_permission(self.user, permission)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.user, name)
-
-    def __repr__(self) -> str:
-        return f"ScopedUser({self.user!r}, scopes={sorted(self.scopes)!r})"
 
 
 class APIKeyBackend(AuthenticationBackend):

@@ -25,7 +25,17 @@ from nexios.dependencies import Depend
 from nexios.testclient import TestClient
 from support import FakeClock
 
-from nexios_auth_di import SimpleUser, current_user, install, login_required, permission_required
+from nexios_auth_di import (
+    IsAuthenticated,
+    SimpleUser,
+    current_user,
+    install,
+    login_required,
+    optional_user,
+    permission_required,
+    policy_required,
+    require_scopes,
+)
 from nexios_auth_di.apikeys.service import BASE62, CHECKSUM_LEN, checksum
 from nexios_auth_di.backends.apikey import APIKeyBackend
 from nexios_auth_di.container import AuthContainer
@@ -67,6 +77,57 @@ def _routes(app: NexiosApp) -> None:
     @app.get("/admin")
     @permission_required("admin")
     async def admin(request: Any, response: Any) -> Any:
+        return {"ok": True}
+
+    _scope_routes(app)
+
+
+def _scope_routes(app: NexiosApp) -> None:
+    """Routes that state (or do not state) what a key needs, for the scope rows."""
+
+    @app.route("/notes", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "PURGE"])
+    async def notes(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        return {"user": user.id}  # login only: names no scope
+
+    @app.post("/notes/dep")
+    async def notes_dep(
+        request: Any, response: Any, user: Any = Depend(require_scopes("notes:write"))
+    ) -> Any:
+        return {"user": user.id}
+
+    @app.post("/notes/deco")
+    @require_scopes("notes:write")
+    async def notes_deco(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        return {"user": user.id}
+
+    @app.post("/notes/both")
+    @require_scopes("notes:write", "notes:publish")
+    async def notes_both(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        return {"user": user.id}
+
+    @app.post("/notes/stacked")
+    @login_required
+    @require_scopes("notes:write")
+    async def notes_stacked(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        return {"user": user.id}
+
+    @app.get("/notes/read")
+    @require_scopes("notes:read")
+    async def notes_read(request: Any, response: Any) -> Any:
+        return {"ok": True}
+
+    @app.post("/admin/action")
+    @permission_required("admin")
+    async def admin_action(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+        return {"user": user.id}
+
+    @app.post("/optional")
+    async def optional(request: Any, response: Any, user: Any = Depend(optional_user)) -> Any:
+        return {"user": None if user is None else user.id}
+
+    @app.post("/policy")
+    @policy_required(IsAuthenticated())
+    async def policy(request: Any, response: Any) -> Any:
         return {"ok": True}
 
 
@@ -277,11 +338,14 @@ def test_service_row_is_refused(
 
 # -- control rows --------------------------------------------------------------------------
 def test_real_key_authenticates(env: Env) -> None:
-    """Control row: the real key gets a 200 on GET and (no CSRF needed) on POST."""
-    for method in ("GET", "POST"):
-        response = env.client.request(method, "/me", headers={"X-API-Key": env.key})
-        assert response.status_code == 200
-        assert response.json() == {"user": "alice", "auth": "api_key"}
+    """Control row: the real key gets a 200 on GET; on POST (no CSRF needed) the guide's
+    unscoped key gets a 200 and a scoped service key a 403, because the login-only route
+    names no scope (least privilege: see the scope rows below)."""
+    response = env.client.get("/me", headers={"X-API-Key": env.key})
+    assert response.status_code == 200
+    assert response.json() == {"user": "alice", "auth": "api_key"}
+    post = env.client.post("/me", headers={"X-API-Key": env.key})
+    assert post.status_code == (200 if env.container is None else 403)
 
 
 @pytest.mark.parametrize(
@@ -305,3 +369,91 @@ def test_scopes_limit_permissions(
     assert response.status_code == status
     if status == 403:
         assert response.json() == PERMISSION_DENIED
+
+
+# -- scope rows: what a key may reach (least privilege) ----------------------------------
+LP = "OWASP ASVS 8.2.1 least privilege: a key reaches only what its scopes name"
+UNSAFE = "OWASP ASVS 8.2.1 least privilege; RFC 9110 §9.2.1: every unsafe method is a write"
+BOUND = "OWASP ASVS 8.2.2 a key never exceeds its owner (scopes ∩ permissions)"
+CONTROL = "control row: the bound must not block what is allowed"
+SCOPE_ROWS: list[tuple[str, str, str, list[str] | None, str, str, int]] = [
+    # (name, rule, owner, key scopes (None: a JWT), method, path, status)
+    ("no scopes POST login-only", LP, "alice", [], "POST", "/notes", 403),
+    ("read scope POST login-only", LP, "alice", ["read"], "POST", "/notes", 403),
+    ("write scope POST login-only", "a scope opens only the routes that name it", "alice",
+     ["notes:write"], "POST", "/notes", 403),
+    ("no scopes PUT", UNSAFE, "alice", [], "PUT", "/notes", 403),
+    ("no scopes PATCH", UNSAFE, "alice", [], "PATCH", "/notes", 403),
+    ("no scopes DELETE", UNSAFE, "alice", [], "DELETE", "/notes", 403),
+    ("no scopes custom verb", UNSAFE + " (unknown verbs are unsafe)", "alice", [], "PURGE",
+     "/notes", 403),
+    ("read scope POST write route (Depend)", LP, "alice", ["notes:read"], "POST", "/notes/dep",
+     403),
+    ("read scope POST write route (decorator)", LP, "alice", ["notes:read"], "POST",
+     "/notes/deco", 403),
+    ("one of two scopes", LP + " (every named scope is needed)", "alice", ["notes:write"],
+     "POST", "/notes/both", 403),
+    ("no scopes GET route naming a scope", LP, "alice", [], "GET", "/notes/read", 403),
+    ("no scopes POST login_required", LP, "alice", [], "POST", "/me", 403),
+    ("no scopes POST optional_user", LP + " (an optional login is still a login)", "alice",
+     [], "POST", "/optional", 403),
+    ("no scopes POST policy_required", LP + " (a policy names no scope)", "alice", [], "POST",
+     "/policy", 403),
+    ("scope without the owner's permission", BOUND, "alice", ["admin"], "POST",
+     "/admin/action", 403),
+    ("owner's permission without the scope", BOUND, "admin", ["read"], "POST", "/admin/action",
+     403),
+    ("no scopes GET login-only", CONTROL + ": reads stay open to any valid key", "alice", [],
+     "GET", "/notes", 200),
+    ("write scope POST write route (Depend)", CONTROL, "alice", ["notes:write"], "POST",
+     "/notes/dep", 200),
+    ("write scope POST write route (decorator)", CONTROL, "alice", ["notes:write"], "POST",
+     "/notes/deco", 200),
+    ("both scopes", CONTROL, "alice", ["notes:write", "notes:publish"], "POST", "/notes/both",
+     200),
+    ("write scope under login_required", CONTROL + " (decorators stack)", "alice",
+     ["notes:write"], "POST", "/notes/stacked", 200),
+    ("read scope GET route naming it", CONTROL, "alice", ["notes:read"], "GET", "/notes/read",
+     200),
+    ("scope and permission", CONTROL, "admin", ["admin"], "POST", "/admin/action", 200),
+    ("JWT POST login-only", CONTROL + ": tokens and sessions are not scoped", "alice", None,
+     "POST", "/notes", 200),
+    ("JWT POST write route (Depend)", CONTROL, "alice", None, "POST", "/notes/dep", 200),
+    ("JWT POST write route (decorator)", CONTROL, "alice", None, "POST", "/notes/deco", 200),
+    ("JWT POST login_required", CONTROL, "alice", None, "POST", "/me", 200),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "rule", "owner", "scopes", "method", "path", "status"),
+    SCOPE_ROWS,
+    ids=[r[0] for r in SCOPE_ROWS],
+)
+def test_key_scopes_bound_every_route(
+    container_env: Env,
+    name: str,
+    rule: str,
+    owner: str,
+    scopes: list[str] | None,
+    method: str,
+    path: str,
+    status: int,
+) -> None:
+    """A scoped key reaches a route only when its scopes meet what the route names; a
+    refusal is the generic 403 and JWT callers are unaffected."""
+    assert container_env.container is not None
+    if scopes is None:
+        token = container_env.container.token_service().create_access_token(owner)
+        headers = {"Authorization": f"Bearer {token}"}
+    else:
+        headers = {"X-API-Key": container_env.create(owner, scopes=scopes)}
+    response = container_env.client.request(method, path, headers=headers)
+    assert response.status_code == status, (rule, response.status_code, response.text[:200])
+    if status == 403:
+        assert response.json() == PERMISSION_DENIED, rule
+
+
+def test_anonymous_caller_of_a_scoped_route_gets_401(container_env: Env) -> None:
+    """require_scopes implies a login: no credential is a 401 with a challenge, not a 403."""
+    for path in ("/notes/dep", "/notes/deco"):
+        assert_refused(container_env.client.post(path), "RFC 9110 §15.5.2")

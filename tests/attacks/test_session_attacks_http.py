@@ -21,7 +21,7 @@ from nexios.dependencies import Depend
 from nexios.testclient import TestClient
 from support import FakeClock
 
-from nexios_auth_di import SimpleUser, current_user, install
+from nexios_auth_di import SimpleUser, current_user, install, require_scopes
 from nexios_auth_di.container import AuthContainer
 from nexios_auth_di.session import csrf_token, login, logout
 from nexios_auth_di.testing import make_test_container
@@ -61,6 +61,7 @@ def build_app(container: AuthContainer) -> NexiosApp:
         return {"csrf": csrf_token(request)}  # starts an anonymous session (sets a cookie)
 
     @app.route("/me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @require_scopes("me:write")  # what an API key needs here (sessions and tokens: a login)
     async def me(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
         return {"user": user.id, "auth": request.scope["auth"]}
 
@@ -119,7 +120,7 @@ def _bearer(e: Env) -> str:
 def _api_key(e: Env) -> str:
     service = e.container.api_key_service()
     assert e.client.portal is not None
-    key, _ = e.client.portal.call(functools.partial(service.create, "alice", scopes=["read"]))
+    key, _ = e.client.portal.call(functools.partial(service.create, "alice", scopes=["me:write"]))
     return str(key)
 
 

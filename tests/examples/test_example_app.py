@@ -54,6 +54,23 @@ def test_notes_are_private_to_their_author(client):
     assert client.get(f"/notes/{note}").status_code == 401
 
 
+def test_api_keys_write_notes_only_with_the_scope(client):
+    """The demo's POST /notes names "notes:write": a key holding it writes notes, a key
+    without it is refused (403), and both still read /me (least privilege)."""
+    headers = login(client, "ada")
+
+    def key(scopes: list[str]) -> dict[str, str]:
+        body = {"password": "correct horse", "scopes": scopes}
+        made = client.post("/auth/api-keys", json=body, headers=headers)
+        assert made.status_code == 201, made.text
+        return {"X-API-Key": made.json()["key"]}
+
+    writer, reader = key(["notes:write"]), key([])
+    assert client.post("/notes", json={"text": "hi"}, headers=writer).status_code == 201
+    assert client.post("/notes", json={"text": "hi"}, headers=reader).status_code == 403
+    assert client.get("/me", headers=reader).status_code == 200
+
+
 def test_admin_needs_the_permission(client):
     """A freshly registered user is not an admin: 403, and anonymous gets 401."""
     assert client.get("/admin", headers=login(client, "ada")).status_code == 403

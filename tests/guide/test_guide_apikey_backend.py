@@ -130,7 +130,9 @@ def test_api_key_lifecycle_create_use_revoke() -> None:
         r = c.get("/whoami", headers={"X-API-Key": key})
         assert r.status_code == 200
         assert r.json() == {"username": "alice", "read": True}
-        gone = c.delete(f"/api-keys/{key_id}", headers={"X-API-Key": key})
+        # a read-scoped key cannot write (DELETE) through a login-only route: 403
+        assert c.delete(f"/api-keys/{key_id}", headers={"X-API-Key": key}).status_code == 403
+        gone = c.delete(f"/api-keys/{key_id}", headers=bearer)
         assert gone.json() == {"message": "API key revoked"}
         after = c.get("/whoami", headers={"X-API-Key": key})
     assert after.status_code == 401
