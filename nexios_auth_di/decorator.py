@@ -215,6 +215,8 @@ async def authorize(request: Any, policy: str | Policy, obj: Any = None) -> Any:
     if isinstance(policy, str):
         policy = _named_policy(_container_of(request), policy)
     user = await resolve_user(request)
+    if isinstance(user, ScopedUser):  # an object check names no scope: as policy_required
+        check_key_reach(request.scope, user)
     if await _allowed(policy, Access(user, request, obj)):
         return user
     if not is_authenticated(user):

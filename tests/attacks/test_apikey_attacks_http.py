@@ -28,6 +28,7 @@ from support import FakeClock
 from nexios_auth_di import (
     IsAuthenticated,
     SimpleUser,
+    authorize,
     current_user,
     install,
     login_required,
@@ -128,6 +129,11 @@ def _scope_routes(app: NexiosApp) -> None:
     @app.post("/policy")
     @policy_required(IsAuthenticated())
     async def policy(request: Any, response: Any) -> Any:
+        return {"ok": True}
+
+    @app.post("/authorize")
+    async def object_check(request: Any, response: Any) -> Any:
+        await authorize(request, IsAuthenticated(), "note-1")  # the handler's only check
         return {"ok": True}
 
 
@@ -399,6 +405,9 @@ SCOPE_ROWS: list[tuple[str, str, str, list[str] | None, str, str, int]] = [
      [], "POST", "/optional", 403),
     ("no scopes POST policy_required", LP + " (a policy names no scope)", "alice", [], "POST",
      "/policy", 403),
+    ("no scopes POST authorize() only", LP + " (an object check names no scope)", "alice", [],
+     "POST", "/authorize", 403),
+    ("JWT POST authorize() only", CONTROL, "alice", None, "POST", "/authorize", 200),
     ("scope without the owner's permission", BOUND, "alice", ["admin"], "POST",
      "/admin/action", 403),
     ("owner's permission without the scope", BOUND, "admin", ["read"], "POST", "/admin/action",
