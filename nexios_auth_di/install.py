@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nexios_auth_di.config import Settings
 from nexios_auth_di.container import AuthContainer, shutdown, startup
 from nexios_auth_di.decorator import REQUIREMENTS_ATTR
 from nexios_auth_di.exceptions import ConfigurationError
@@ -26,6 +25,9 @@ from nexios_auth_di.http.middleware import AuthMiddleware
 from nexios_auth_di.http.openapi import document_security
 from nexios_auth_di.logs import get_logger
 from nexios_auth_di.request_auth import CONTAINER_KEY
+
+if TYPE_CHECKING:
+    from nexios_auth_di.config import Settings
 
 __all__ = ["document", "install"]
 
