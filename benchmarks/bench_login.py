@@ -33,6 +33,7 @@ from dependency_injector import providers
 from nexios import NexiosApp
 
 from nexios_auth_di import install
+from nexios_auth_di.passwords.profiles import profile_name
 from nexios_auth_di.routes import auth_router
 from nexios_auth_di.testing import make_test_container
 from nexios_auth_di.users import SqliteUserRepository, user_loader_for
@@ -162,7 +163,7 @@ async def main() -> None:
             wall_bound, cpu_bound = cores / t_wall, cores / t_cpu
 
     print(
-        f"argon2id profile: {service.profile.name} (t={service.profile.time_cost}, "
+        f"argon2id profile: {profile_name(service.profile)} (t={service.profile.time_cost}, "
         f"m={service.profile.memory_cost // 1024} MiB, p={service.profile.parallelism}); "
         f"{cores} cores; login throttle disabled; SQLite users"
     )

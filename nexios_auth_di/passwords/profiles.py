@@ -1,15 +1,18 @@
-"""Typed argon2id parameter profiles, in the style of ``argon2.profiles``.
+"""argon2id parameter profiles: argon2-cffi's own where it has one, ours where it lacks one.
 
-Profiles are values, not loose keyword arguments, so configuration names one of a few
-vetted sets (``profile_by_name``) instead of inventing costs. Changing the profile of a
-running app is safe: ``PasswordService.verify_and_update`` rehashes on the next login.
+A profile is an ``argon2.Parameters`` (load it with ``PasswordHasher.from_parameters``).
+RFC 9106's recommendation comes straight from ``argon2.profiles``; this module adds only
+what that lacks: OWASP's minimum, a test-only cheap set, checked custom sets
+(``Argon2Profile``) and the name lookup behind the ``passwords.profile`` setting, so
+configuration names one of a few vetted sets instead of inventing costs. Changing the
+profile of a running app is safe: ``PasswordService.verify_and_update`` rehashes on the
+next login.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from argon2 import PasswordHasher, Type
+from argon2 import Parameters, Type
+from argon2 import profiles as argon2_profiles
 
 from nexios_auth_di.exceptions import ConfigurationError
 
@@ -19,7 +22,9 @@ __all__ = [
     "RFC_9106_LOW_MEMORY",
     "TEST_ONLY_CHEAP",
     "Argon2Profile",
+    "below_owasp_minimum",
     "profile_by_name",
+    "profile_name",
 ]
 
 # Below this memory cost (KiB) no OWASP-listed argon2id configuration exists (the weakest
@@ -27,69 +32,68 @@ __all__ = [
 OWASP_FLOOR_KIB = 7 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Argon2Profile:
-    """One argon2id parameter set. ``memory_cost`` is in KiB, as argon2 expects."""
+class Argon2Profile(Parameters):
+    """A named argon2id (version 19) ``Parameters`` whose costs are checked at creation,
+    for the sets ``argon2.profiles`` lacks. ``memory_cost`` is in KiB, as argon2 expects."""
 
-    name: str
-    time_cost: int
-    memory_cost: int
-    parallelism: int
-    hash_len: int = 32
-    salt_len: int = 16
+    __slots__ = ("name",)
 
-    def __post_init__(self) -> None:
-        if min(self.time_cost, self.memory_cost, self.parallelism, self.hash_len) < 1:
-            raise ConfigurationError(f"argon2 profile {self.name!r}: costs must be >= 1")
-        if self.salt_len < 8:
-            raise ConfigurationError(f"argon2 profile {self.name!r}: salt_len must be >= 8")
-        if self.memory_cost < 8 * self.parallelism:
+    def __init__(
+        self,
+        name: str,
+        *,
+        time_cost: int,
+        memory_cost: int,
+        parallelism: int,
+        hash_len: int = 32,
+        salt_len: int = 16,
+    ) -> None:
+        if min(time_cost, memory_cost, parallelism, hash_len) < 1:
+            raise ConfigurationError(f"argon2 profile {name!r}: costs must be >= 1")
+        if salt_len < 8:
+            raise ConfigurationError(f"argon2 profile {name!r}: salt_len must be >= 8")
+        if memory_cost < 8 * parallelism:
             raise ConfigurationError(
-                f"argon2 profile {self.name!r}: memory_cost must be >= 8 * parallelism KiB"
+                f"argon2 profile {name!r}: memory_cost must be >= 8 * parallelism KiB"
             )
-
-    @property
-    def below_owasp_minimum(self) -> bool:
-        """True for profiles too cheap for real passwords (tests and benchmarks only)."""
-        return self.memory_cost < OWASP_FLOOR_KIB
-
-    def hasher(self) -> PasswordHasher:
-        """An argon2id ``PasswordHasher`` with exactly these parameters."""
-        return PasswordHasher(
-            time_cost=self.time_cost,
-            memory_cost=self.memory_cost,
-            parallelism=self.parallelism,
-            hash_len=self.hash_len,
-            salt_len=self.salt_len,
+        super().__init__(
             type=Type.ID,
+            version=19,
+            salt_len=salt_len,
+            hash_len=hash_len,
+            time_cost=time_cost,
+            memory_cost=memory_cost,
+            parallelism=parallelism,
         )
+        self.name = name
 
 
-# RFC 9106 §4, "second recommended option" (for when 2 GiB per hash is too much):
-# t=3, m=64 MiB, p=4. This is argon2-cffi's own default (argon2.profiles.RFC_9106_LOW_MEMORY);
+# SECOND RECOMMENDED option per RFC 9106 (§4, for when 2 GiB per hash is too much):
+# t=3, m=64 MiB, p=4. argon2-cffi's own object, not a copy (it is also its default);
 # about 0.2 s per hash on this project's 2-core reference machine.
-RFC_9106_LOW_MEMORY = Argon2Profile(
-    name="rfc9106_low_memory", time_cost=3, memory_cost=64 * 1024, parallelism=4
-)
+RFC_9106_LOW_MEMORY: Parameters = argon2_profiles.RFC_9106_LOW_MEMORY
 
-# OWASP Password Storage Cheat Sheet, first argon2id line: m=19 MiB, t=2, p=1. For small
-# hosts where 64 MiB per concurrent login is too much memory.
-OWASP_MINIMUM = Argon2Profile(
-    name="owasp_minimum", time_cost=2, memory_cost=19 * 1024, parallelism=1
-)
+# MINIMUM per the OWASP Password Storage Cheat Sheet (its first argon2id line):
+# m=19 MiB, t=2, p=1. For small hosts where 64 MiB per concurrent login is too much.
+OWASP_MINIMUM = Argon2Profile("owasp_minimum", time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
-# TEST ONLY. Takes microseconds and protects nothing: never use it for real passwords.
+# Only for testing! Takes microseconds and protects nothing. Unlike argon2's CHEAPEST
+# (4-byte hashes) it keeps a 16-byte hash, so hashes still look like real ones.
 # PasswordService logs a warning when built with it unless told ``allow_cheap=True``.
 TEST_ONLY_CHEAP = Argon2Profile(
-    name="test_only_cheap", time_cost=1, memory_cost=8, parallelism=1, hash_len=16, salt_len=8
+    "test_only_cheap", time_cost=1, memory_cost=8, parallelism=1, hash_len=16, salt_len=8
 )
 
 DEFAULT = RFC_9106_LOW_MEMORY
 
-_BY_NAME = {p.name: p for p in (RFC_9106_LOW_MEMORY, OWASP_MINIMUM, TEST_ONLY_CHEAP)}
+_BY_NAME: dict[str, Parameters] = {
+    "rfc9106_low_memory": RFC_9106_LOW_MEMORY,
+    OWASP_MINIMUM.name: OWASP_MINIMUM,
+    TEST_ONLY_CHEAP.name: TEST_ONLY_CHEAP,
+}
 
 
-def profile_by_name(name: str) -> Argon2Profile:
+def profile_by_name(name: str) -> Parameters:
     """Resolve a configuration string to a profile; unknown names fail at setup."""
     try:
         return _BY_NAME[name.strip().lower()]
@@ -98,3 +102,18 @@ def profile_by_name(name: str) -> Argon2Profile:
         raise ConfigurationError(
             f"unknown password profile {name!r}; expected one of: {known}"
         ) from None
+
+
+def profile_name(profile: Parameters) -> str:
+    """A name for logs: the configuration name, else the costs."""
+    if isinstance(profile, Argon2Profile):
+        return profile.name
+    for name, known in _BY_NAME.items():
+        if known is profile:
+            return name
+    return f"t={profile.time_cost}, m={profile.memory_cost} KiB, p={profile.parallelism}"
+
+
+def below_owasp_minimum(profile: Parameters) -> bool:
+    """True for profiles too cheap for real passwords (tests and benchmarks only)."""
+    return profile.memory_cost < OWASP_FLOOR_KIB

@@ -43,12 +43,13 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from nexios_auth_di.exceptions import BadRequest, Overloaded
 from nexios_auth_di.logs import get_logger
 from nexios_auth_di.passwords.gate import HashGate
-from nexios_auth_di.passwords.profiles import DEFAULT, Argon2Profile
+from nexios_auth_di.passwords.profiles import DEFAULT, below_owasp_minimum, profile_name
 
 __all__ = ["COMMON_PASSWORDS", "PasswordService", "common_passwords"]
 
@@ -93,7 +94,7 @@ class PasswordService:
 
     def __init__(
         self,
-        profile: Argon2Profile = DEFAULT,
+        profile: Parameters = DEFAULT,
         *,
         min_length: int = 8,
         max_bytes: int = 4096,
@@ -116,14 +117,14 @@ class PasswordService:
         # One bounded queue per event loop (an asyncio primitive is bound to one loop).
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HashGate]
         self._gates = weakref.WeakKeyDictionary()
-        self._hasher = profile.hasher()
+        self._hasher = PasswordHasher.from_parameters(profile)
         self._dummy: str | None = None
         self._dummy_lock = threading.Lock()
-        if profile.below_owasp_minimum and not allow_cheap:
+        if below_owasp_minimum(profile) and not allow_cheap:
             _log.warning(
                 "PasswordService uses argon2 profile %r, which is below the OWASP minimum "
                 "and only fit for tests; pass allow_cheap=True to silence this.",
-                profile.name,
+                profile_name(profile),
             )
 
     # --- policy -----------------------------------------------------------------------
