@@ -353,6 +353,11 @@ class MemoryAPIKeyStore:
             return KeyAdd.STALE
         if await self.count_live(record.owner) >= max_live:
             return KeyAdd.LIMIT
+        now = self._clock()
+        dead = [r for r in self._owned(record.owner) if not self._live(r, now)]
+        dead.sort(key=lambda r: (r.created_at, r.key_id))
+        for old in dead[: max(0, len(dead) - max_live)]:  # keep the newest max_live dead
+            self._drop(old.key_id)
         self._store(record)
         return KeyAdd.OK
 

@@ -210,6 +210,26 @@ local function count_live(index, prefix, owner, now)
   end
   return n
 end
+local function trim_dead(index, prefix, owner, now, keep)
+  local dead = {}
+  for _, id in ipairs(redis.call('SMEMBERS', index)) do
+    local raw = redis.call('HGET', prefix .. id, 'rec')
+    if raw and not live(prefix .. id, owner, now) then
+      local rec = cjson.decode(raw)
+      if rec['owner'] == owner then table.insert(dead, {tonumber(rec['created_at']), id}) end
+    end
+  end
+  if #dead > keep then
+    table.sort(dead, function(a, b)
+      if a[1] == b[1] then return a[2] < b[2] end
+      return a[1] < b[1]
+    end)
+    for i = 1, #dead - keep do
+      redis.call('DEL', prefix .. dead[i][2])
+      redis.call('SREM', index, dead[i][2])
+    end
+  end
+end
 local function retire(key, ttl)
   redis.call('HSET', key, 'revoked', '1')
   local p = redis.call('PTTL', key)
@@ -224,32 +244,44 @@ end
 """
 # KEYS[1] record hash, KEYS[2] owner index; ARGV rec json, revoked, last_used, ttl ms|'', id,
 # record prefix
-_KEY_PUT = _KEY_LIB + """
+_KEY_PUT = (
+    _KEY_LIB
+    + """
 put(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 fix_index(KEYS[2], ARGV[6])
 return 0
 """
+)
 # KEYS as _KEY_PUT plus KEYS[3] owner stamp; ARGV as _KEY_PUT plus max_live, stamp, now,
-# owner -> 0 OK, 1 LIMIT, 2 STALE
-_KEY_ADD = _KEY_LIB + """
+# owner -> 0 OK, 1 LIMIT, 2 STALE. Only the owner's newest max_live dead records are kept.
+_KEY_ADD = (
+    _KEY_LIB
+    + """
 if (redis.call('GET', KEYS[3]) or '') ~= ARGV[8] then return 2 end
 if count_live(KEYS[2], ARGV[6], ARGV[10], tonumber(ARGV[9])) >= tonumber(ARGV[7]) then
   return 1
 end
+trim_dead(KEYS[2], ARGV[6], ARGV[10], tonumber(ARGV[9]), tonumber(ARGV[7]))
 put(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 fix_index(KEYS[2], ARGV[6])
 return 0
 """
+)
 # KEYS[1] record hash; ARGV retention ms, owner-index prefix, record prefix
-_KEY_REVOKE = _KEY_LIB + """
+_KEY_REVOKE = (
+    _KEY_LIB
+    + """
 if redis.call('HGET', KEYS[1], 'revoked') ~= '0' then return 0 end
 retire(KEYS[1], tonumber(ARGV[1]))
 fix_index(ARGV[2] .. cjson.decode(redis.call('HGET', KEYS[1], 'rec'))['owner'], ARGV[3])
 return 1
 """
+)
 # KEYS[1] owner index, KEYS[2] owner stamp; ARGV new stamp, stamp ttl ms, retention ms, now,
 # record prefix, owner -> how many live keys were revoked
-_KEY_REVOKE_ALL = _KEY_LIB + """
+_KEY_REVOKE_ALL = (
+    _KEY_LIB
+    + """
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 local n = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -262,10 +294,14 @@ end
 fix_index(KEYS[1], ARGV[5])
 return n
 """
+)
 # KEYS[1] owner index; ARGV record prefix, owner, now
-_KEY_COUNT = _KEY_LIB + """
+_KEY_COUNT = (
+    _KEY_LIB
+    + """
 return count_live(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]))
 """
+)
 _KEY_TOUCH = """
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'last_used', ARGV[1]) end
 return 0

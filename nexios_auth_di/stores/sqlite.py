@@ -528,9 +528,15 @@ class SqliteAPIKeyStore:
         rows = await self._db.write(
             _ADD_KEY, (*self._row(record), record.owner, now, max_live, stamp)
         )
-        if rows:
-            return KeyAdd.OK
-        return KeyAdd.STALE if await self.stamp(record.owner) != stamp else KeyAdd.LIMIT
+        if not rows:
+            return KeyAdd.STALE if await self.stamp(record.owner) != stamp else KeyAdd.LIMIT
+        await self._db.write(  # keep the owner's newest max_live dead records only
+            "DELETE FROM api_keys WHERE key_id IN (SELECT key_id FROM api_keys "
+            "WHERE owner = ?1 AND (revoked = 1 OR (expires_at IS NOT NULL AND expires_at <= ?2)) "
+            "ORDER BY created_at DESC, key_id DESC LIMIT -1 OFFSET ?3)",
+            (record.owner, now, max_live),
+        )
+        return KeyAdd.OK
 
     async def stamp(self, owner: str) -> str:
         rows = await self._db.fetch(

@@ -435,3 +435,16 @@ async def test_dead_api_keys_are_purged_after_retention(harness: Harness) -> Non
         client = keys._db.client  # type: ignore[attr-defined]
         for key in await harness.keys():
             assert await client.pttl(key) > 0, f"{key} would live forever"
+
+
+async def test_dead_api_keys_per_owner_are_bounded(harness: Harness) -> None:
+    """Create-and-revoke cycles cannot pile up records within the retention period:
+    ``add`` keeps at most ``max_live`` dead records of the owner (the newest)."""
+    keys = harness.stores.api_keys
+    for i in range(8):
+        await keys.add(_live(f"k{i}", harness, created_at=float(i)), max_live=2, stamp="")
+        await keys.revoke(f"k{i}")
+    kept = [r.key_id for r in await keys.list_for_owner("alice")]
+    assert kept == ["k5", "k6", "k7"]
+    if harness.engine == "redis":
+        assert len(await harness.keys()) == 4  # three records and the owner index
