@@ -132,6 +132,12 @@ class MemoryUserRepository:
         if record is not None:
             self._by_id[user_id] = replace(record, is_active=active)
 
+    async def set_permissions(self, user_id: str, permissions: Iterable[str]) -> None:
+        """Replace an account's permissions (admin tooling: ``nexios-auth user``)."""
+        record = self._by_id.get(user_id)
+        if record is not None:
+            self._by_id[user_id] = replace(record, permissions=tuple(permissions))
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -237,6 +243,13 @@ class SqliteUserRepository:
     async def set_active(self, user_id: str, active: bool) -> None:
         """Deactivate or reactivate an account (admin tooling, tests)."""
         await self._write("UPDATE users SET is_active = ? WHERE id = ?", (int(active), user_id))
+
+    async def set_permissions(self, user_id: str, permissions: Iterable[str]) -> None:
+        """Replace an account's permissions (admin tooling: ``nexios-auth user``)."""
+        await self._write(
+            "UPDATE users SET permissions = ? WHERE id = ?",
+            (json.dumps(list(permissions)), user_id),
+        )
 
     async def _write(self, sql: str, args: tuple[Any, ...]) -> None:
         try:

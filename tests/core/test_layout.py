@@ -27,7 +27,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "sessions.csrf", "throttle", "lifetimes"),
     2: ("authenticator", "request_auth", "backends"),
     3: ("dependencies", "decorator", "sessions", "http", "middleware", "session"),
-    4: ("", "websockets", "container", "factories", "install", "routes", "testing", "pytest_plugin", "users"),
+    4: ("", "websockets", "container", "factories", "install", "routes", "testing",
+        "pytest_plugin", "users", "cli", "__main__"),
 }  # fmt: skip
 
 #: modules that exist to drive an optional engine, and so may need it at import time
