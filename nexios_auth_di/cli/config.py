@@ -102,10 +102,24 @@ def _settings(raw: Mapping[str, Any], problems: list[str], covered: set[str]) ->
     except ConfigurationError as exc:
         if not any(str(exc).startswith(f"{key} ") for key in covered):
             problems.append(str(exc))
+    else:
+        _check_keys(settings, problems)
     for key, env in settings.dev_secrets_in_use():
         hint = f": set {env}" if env else ""
         problems.append(f"{key} is a secret published in a shipped profile{hint}")
     return settings
+
+
+def _check_keys(settings: Settings, problems: list[str]) -> None:
+    """Build the JWT key ring as the container would: a bad PEM or JWK fails here."""
+    from nexios_auth_di.factories import build_key_ring
+
+    if "jwt" not in settings.backends:
+        return
+    try:
+        build_key_ring(settings)
+    except (ValueError, TypeError) as exc:  # ConfigurationError is a ValueError
+        problems.append(f"jwt keys: {exc}")
 
 
 @click.command("check-config")
