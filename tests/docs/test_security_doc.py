@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -69,3 +71,20 @@ def test_satisfied_rows_cite_a_test() -> None:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and re.match(r"\d+\.\d+\.\d+", cells[0]) and cells[2] in ("S", "C"):
             assert NODE_ID.search(cells[4]) or cells[4] == "—", line
+
+
+def test_cited_parametrize_rows_are_collected() -> None:
+    """Each cited ``[row id]`` is a row pytest still collects (collection only, no run)."""
+    rows = [f"{path}::{name}[{row}]" for path, name, row in cited() if row]
+    assert rows, "the document cites no parametrize row"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", *rows],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    counts = re.findall(r"^tests/\S+\.py: (\d+)$", done.stdout, re.MULTILINE)
+    assert sum(map(int, counts)) == len(rows), done.stdout[-2000:]
