@@ -224,10 +224,10 @@ class AuthRoutes:
         body = await self._body(request, {"include_api_keys"}, optional=True)
         if optional_bool(body, "include_api_keys"):  # keys are kept unless asked
             await self._revoke_keys(subject, caller_ip(c, scope), "logout_all")
-        await c.token_service().revoke_all(subject)  # a new generation; every login ends
+        generation = await c.token_service().revoke_all(subject)  # every login ends
         if sessions_active(scope):
             own = session_user(c, scope) == subject
-            await end_other_sessions(request, subject)
+            await end_other_sessions(request, subject, generation=generation)
             if own:
                 await session_logout(request)
         await emit(c, EventKind.LOGOUT_ALL, subject, caller_ip(c, scope))
@@ -292,7 +292,7 @@ class AuthRoutes:
                     request, record.id, subject=subject, keep_data=True, generation=generation
                 )
                 payload["csrf_token"] = csrf_token(request)
-            await end_other_sessions(request, subject)
+            await end_other_sessions(request, subject, generation=generation)
         await emit(c, EventKind.PASSWORD_CHANGED, subject, ip)
         return response.json(payload, headers=NO_STORE)
 

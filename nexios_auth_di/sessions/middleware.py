@@ -337,12 +337,17 @@ async def logout(request_or_scope: Any) -> None:
     session.session_id = session.subject = None
 
 
-async def end_other_sessions(request_or_scope: Any, subject: str) -> int:
+async def end_other_sessions(
+    request_or_scope: Any, subject: str, *, generation: float | None = None
+) -> int:
     """Delete every other server-side session of ``subject`` (after a password change).
 
     Client-side mode needs ``revocations``: every cookie of the subject issued before
     now is refused and the current one is re-issued; returns -1 there (the count is
-    unknown). A cookie issued at the very same clock reading survives.
+    unknown). A cookie issued at the very same clock reading survives. Pass the
+    ``generation`` a ``TokenService.revoke_all`` just returned: it already refuses every
+    older cookie, so the subject's mark is left there (moving it would also refuse the
+    tokens issued under that generation) and the current session is stamped with it.
     """
     mw, session = _parts(request_or_scope)
     if mw.store is not None:
@@ -352,10 +357,13 @@ async def end_other_sessions(request_or_scope: Any, subject: str) -> int:
     if mw.revocations is None:
         raise ConfigurationError("end_other_sessions needs a store or revocations")
     now = mw.clock()
-    await mw.revocations.revoke_subject(subject, now, mw.absolute_max_age or mw.max_age)
+    if generation is None:
+        await mw.revocations.revoke_subject(subject, now, mw.absolute_max_age or mw.max_age)
     if session and session.subject == subject:
         session.created = now
-        if GENERATION_KEY in session:
+        if generation is not None:
+            session[GENERATION_KEY] = float(generation)
+        elif GENERATION_KEY in session:
             session[GENERATION_KEY] = await mw.revocations.current_generation(subject)
         session.modified = True
     return -1

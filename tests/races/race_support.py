@@ -27,6 +27,8 @@ from nexios_auth_di.users import SqliteUserRepository, user_loader_for
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a different long passphrase"
+#: the session cookie's names (``__Host-`` whenever it is Secure, RFC 6265bis §4.1.3.2)
+SESSION_COOKIES = ("session", "__Host-session")
 #: bounds how long a test waits for requests to reach a gate (a hang guard, not a timing)
 REACH_TIMEOUT = 20.0
 
@@ -126,7 +128,7 @@ class RaceApp:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if cookie is not None:
-            headers["Cookie"] = f"session={cookie}"
+            headers["Cookie"] = cookie  # "name=value", as the login set it
         if csrf is not None:
             headers["X-CSRF-Token"] = csrf
         self.client.cookies.clear()
@@ -135,8 +137,9 @@ class RaceApp:
         session = None
         for line in response.headers.get_list("set-cookie"):
             name, _, rest = line.partition("=")
-            if name.strip() == "session":
-                session = rest.split(";", 1)[0] or None
+            value = rest.split(";", 1)[0]
+            if name.strip() in SESSION_COOKIES and value:
+                session = f"{name.strip()}={value}"
         body = response.json() if response.content else None
         return Reply(response.status_code, body, session)
 

@@ -9,9 +9,12 @@ chains against one "log out everywhere" and counts the chains that survive.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
-from race_support import NEW_PASSWORD, PASSWORD, RaceApp, Reply
+from race_support import NEW_PASSWORD, PASSWORD, RaceApp, Reply, race_app
+
+from nexios_auth_di.testing import TESTING_CONFIG
 
 THIEVES = 4
 CHAINS = 20
@@ -130,3 +133,28 @@ async def test_reuse_detection_refuses_the_familys_access_tokens_at_once(race: R
         assert (await race.call("GET", "/me", token=access)).status == 401
     assert (await race.refresh(rotated.body["refresh_token"])).status == 401
     assert (await race.call("GET", "/me", token=other.body["access_token"])).status == 200
+
+
+async def test_client_side_session_past_the_password_check_dies_with_a_password_change(
+    tmp_path: Path,
+) -> None:
+    """A signed-cookie (client-side) session issued by a login that passed argon2 before
+    the owner's password change carries the old generation and is refused (ASVS V3.3.3)."""
+    session = {**TESTING_CONFIG["session"], "server_side": False}
+    async with race_app("memory", tmp_path, None, session=session) as race:
+        await race.register()
+        owner = await race.login()
+        race.login_gate.arm(1)
+        thief = asyncio.create_task(race.login())
+        await race.login_gate.reached()
+        body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        token = owner.body["access_token"]
+        changed = await race.call("POST", "/auth/password", token=token, json=body)
+        assert changed.status == 200
+        race.login_gate.open()
+        reply = await thief
+        assert not await race.survives(reply)
+        # the controls: the owner's new pair and a new login work
+        assert await race.survives(changed)
+        fresh = await race.login(password=NEW_PASSWORD)
+        assert (await race.call("GET", "/me", cookie=fresh.cookie)).status == 200
