@@ -97,6 +97,17 @@ _PURGE = (
 _DB_ERRORS = (sqlite3.Error, OSError, ValueError)
 
 
+def _daemon_worker(conn: aiosqlite.Connection) -> None:
+    """Make aiosqlite's worker thread (not started yet) a daemon. ``close()`` (run by the
+    container's shutdown) ends it; this is for a connection nobody closed (an app served
+    without lifespan, a test), which must not keep the interpreter from exiting. Every
+    statement commits on its own and WAL survives a writer dying with its process, so
+    this loses nothing a crash would not."""
+    thread = getattr(conn, "_thread", None)  # aiosqlite 0.20+: the worker, unstarted
+    if isinstance(thread, threading.Thread) and thread.ident is None:
+        thread.daemon = True
+
+
 class SqliteDatabase:
     """The file, its single connection and the purge schedule, shared by the stores.
 
@@ -142,9 +153,9 @@ class SqliteDatabase:
     async def _open(self) -> aiosqlite.Connection:
         conn = None
         try:
-            conn = await aiosqlite.connect(
-                self.path, timeout=self.busy_timeout, isolation_level=None
-            )
+            pending = aiosqlite.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+            _daemon_worker(pending)
+            conn = await pending
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -63,6 +65,25 @@ async def test_closing_twice_is_fine_and_ends_the_sqlite_thread(tmp_path: Path) 
     await shutdown(container)
     assert all_ended(opened)
     assert not (tmp_path / "a.db-wal").exists(), "SQLite keeps its WAL until the last close"
+
+
+UNCLOSED = """
+import asyncio, sys, time
+from nexios_auth_di.testing import make_test_container
+container = make_test_container(stores="sqlite", store={"sqlite_path": sys.argv[1]})
+asyncio.run(container.revocation_store().revoke_jti("j1", time.time() + 60))
+print("used, never closed", flush=True)
+"""
+
+
+def test_a_store_nobody_closed_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    """A container used without lifespan or shutdown (a script, a test) still lets the
+    interpreter exit: aiosqlite's worker thread is a daemon (it hung the suite at exit)."""
+    path = str(tmp_path / "a.db")
+    done = subprocess.run(
+        [sys.executable, "-c", UNCLOSED, path], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "used, never closed"), done.stderr
 
 
 async def test_closed_parts_reopen_on_next_use(tmp_path: Path) -> None:
