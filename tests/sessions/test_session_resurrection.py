@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from nexios import NexiosApp
 from nexios.dependencies import Depend
 
 from nexios_auth_di import SimpleUser, current_user, install
+from nexios_auth_di.container import shutdown
 from nexios_auth_di.sessions import csrf_token, login, logout
 from nexios_auth_di.testing import make_test_container
 
@@ -69,6 +71,15 @@ def _app(config: dict[str, Any], gate: Gate) -> tuple[NexiosApp, Any]:
     return app, container
 
 
+@asynccontextmanager
+async def closing(container: Any) -> AsyncIterator[None]:
+    """Close what the container opened (SQLite's thread, Redis pools) when the test ends."""
+    try:
+        yield
+    finally:
+        await shutdown(container)
+
+
 @pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 async def engine_config(
     request: pytest.FixtureRequest, tmp_path: Path
@@ -92,9 +103,9 @@ async def test_session_ended_mid_request_is_not_saved_back(
 ) -> None:
     """The thief's in-flight write does not resurrect a session the owner ended."""
     gate = Gate(asyncio.Event(), asyncio.Event())
-    app, _ = _app(engine_config, gate)
+    app, container = _app(engine_config, gate)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as owner:
+    async with closing(container), httpx.AsyncClient(transport=transport, base_url=BASE) as owner:
         logged_in = await owner.post("/login")
         assert logged_in.status_code == 200
         stolen = dict(owner.cookies)
@@ -118,9 +129,9 @@ async def test_live_session_is_still_saved(engine_config: dict[str, Any]) -> Non
     """Control: with nobody logging out, the in-flight write is saved and the cookie works."""
     gate = Gate(asyncio.Event(), asyncio.Event())
     gate.release.set()
-    app, _ = _app(engine_config, gate)
+    app, container = _app(engine_config, gate)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+    async with closing(container), httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         assert (await client.post("/login")).status_code == 200
         touched = await client.get("/touch")
         assert touched.status_code == 200
