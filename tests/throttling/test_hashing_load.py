@@ -11,25 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from burst_support import ENGINES, PASSWORD, CountingPasswords, site, until
+from burst_support import PASSWORD, CountingPasswords, site, until
 
 from nexios_auth_di.exceptions import Overloaded
 from nexios_auth_di.passwords.gate import HashGate
 
 ATTACKER, OTHER = "203.0.113.9", "198.51.100.20"
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
-    """Registration counting runs on every throttle storage (Redis rows need REDIS_URL)."""
-    if request.param == "redis":
-        request.getfixturevalue("redis_url")
-    return str(request.param)
-
-
-@pytest.fixture
-def redis_or_none(request: pytest.FixtureRequest, engine: str) -> str | None:
-    return str(request.getfixturevalue("redis_url")) if engine == "redis" else None
 
 
 async def test_register_burst_is_counted_per_ip_before_hashing(

@@ -8,25 +8,11 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-import pytest
-from burst_support import ENGINES, PASSWORD, WRONG, site, until
+from burst_support import PASSWORD, WRONG, site, until
 
 #: per (account, IP) 5, per account 30, per IP 20: the ready-made defaults, spelled out
 LIMITS = {"per_account_ip": [5, 300], "per_account": [30, 300], "per_ip": [20, 300]}
 ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
-    """Each burst test runs on every throttle storage (Redis rows need REDIS_URL)."""
-    if request.param == "redis":
-        request.getfixturevalue("redis_url")
-    return str(request.param)
-
-
-@pytest.fixture
-def redis_or_none(request: pytest.FixtureRequest, engine: str) -> str | None:
-    return str(request.getfixturevalue("redis_url")) if engine == "redis" else None
 
 
 async def test_login_burst_of_300_evaluates_at_most_the_limit(
