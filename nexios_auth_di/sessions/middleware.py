@@ -18,6 +18,7 @@ random id that ``logout()`` revokes until the cookie would have expired anyway.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -101,7 +102,13 @@ class SessionMiddleware:
         # itsdangerous signs with the *last* key; ours signs with the first (newest).
         signing = list(reversed(raw))
         mode = "server" if store is not None else "client"
-        self._serializer = URLSafeTimedSerializer(signing, salt=f"{salt}.{mode}", signer=_Signer)
+        # HMAC-SHA-256: itsdangerous's default SHA-1 is legacy in ASVS 5.0 Appendix C
+        self._serializer = URLSafeTimedSerializer(
+            signing,
+            salt=f"{salt}.{mode}",
+            signer=_Signer,
+            signer_kwargs={"digest_method": hashlib.sha256},
+        )
 
     # -- the two call shapes -------------------------------------------------------
     async def __call__(self, first: Any, second: Any, third: Any) -> Any:

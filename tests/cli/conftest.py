@@ -4,37 +4,15 @@ stores in ``tmp_path``, and a user file holding ``ada``."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cli_support import PASSWORD, Env
 from click.testing import CliRunner, Result
 
 from nexios_auth_di.cli import cli
-
-PASSWORD = "correct horse"
-
-
-@dataclass
-class Env:
-    """Paths of one test's files and a way to run the CLI on them."""
-
-    tmp: Path
-    config: Path
-    users: Path
-    store: Path
-    jwt_secret: str
-    session_secret: str
-    invoke: Callable[..., Result]
-
-    def args(self, *extra: str, store: bool = False, users: bool = True) -> list[str]:
-        """``--config``, ``--users-db`` and ``--store-db`` for this test's files."""
-        base = ["--config", str(self.config)]
-        base += ["--users-db", str(self.users)] if users else []
-        return [*extra, *base, *(["--store-db", str(self.store)] if store else [])]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Env
+from cli_support import Env
 from dependency_injector import providers
 
 from nexios_auth_di import AuthContainer

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, Env
+from cli_support import PASSWORD, Env
 
 COMMANDS = [
     ([], "Administer nexios_auth_di"),

@@ -10,7 +10,7 @@ import stat
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from conftest import PASSWORD, Env
+from cli_support import PASSWORD, Env
 from cryptography.hazmat.primitives import serialization
 
 from nexios_auth_di.config import Settings

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from conftest import PASSWORD, Env
+from cli_support import PASSWORD, Env
 from nexios.testclient import TestClient
 
 from nexios_auth_di import AuthContainer
