@@ -16,12 +16,12 @@ from support.redis_server import RedisProcess, free_port
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.protocols import APIKeyRecord, SpendResult
 from nexios_auth_di.stores.redis import (
-    RedisAPIKeyStore,
     RedisDatabase,
     RedisRefreshFamilyStore,
     RedisRevocationStore,
     RedisSessionStore,
 )
+from nexios_auth_di.stores.redis_apikeys import RedisAPIKeyStore
 
 pytestmark = pytest.mark.redis
 
