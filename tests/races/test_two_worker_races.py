@@ -5,11 +5,6 @@ revocation view (issue: 1 of 20 chains survived on the view before the generatio
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -19,66 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from race_support import NEW_PASSWORD, PASSWORD
-from support.redis_server import free_port
+from support.uvicorn import Worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 HERE = Path(__file__).resolve().parent
-UVICORN = str(Path(sys.executable).with_name("uvicorn"))
 CHAINS = 20
 MAX_ROTATIONS = 200
 #: CachedRevocationStore's bound between a revocation returning and every worker seeing it
 MAX_STALENESS = 1.0
-
-
-class Worker:
-    """``uvicorn login_app:app`` in its own process group, stopped by id."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = self.url.rsplit(":", 1)[1]
-        args = [UVICORN, "login_app:app", "--app-dir", str(HERE), "--host", "127.0.0.1"]
-        args += ["--port", port, "--log-level", "warning"]
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            args,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-            start_new_session=True,
-        )
-
-    def wait_ready(self) -> int:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(self.log.read().decode(errors="replace")[-2000:])
-            try:
-                pid: int = httpx.get(self.url + "/pid", timeout=1.0).json()["pid"]
-                return pid
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("worker not ready")
-
-    def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.post(self.url + path, timeout=10.0, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.get(self.url + path, timeout=10.0, **kwargs)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
 
 
 @dataclass
@@ -97,7 +43,8 @@ def pair(request: pytest.FixtureRequest, redis_url: str, tmp_path_factory: Any) 
         "RACE_USERS_DB": str(tmp_path_factory.mktemp("users") / "users.sqlite3"),
         "RACE_REVOCATION_CACHE": "1" if request.param == "cached" else "0",
     }
-    a, b = Worker(env), Worker(env)
+    spawn = {"app": "login_app:app", "app_dir": HERE, "timeout": 10.0, "ready_timeout": 30.0}
+    a, b = Worker(env, **spawn), Worker(env, **spawn)
     try:
         assert len({a.wait_ready(), b.wait_ready()}) == 2, "two separate processes"
         yield Pair(request.param, a, b)
