@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend
 from nexios_auth_di.exceptions import ConfigurationError
 
@@ -158,9 +157,11 @@ def build_backends(
     """Build the ordered backends named by ``settings.backends``."""
     from nexios_auth_di.backends import APIKeyBackend, JWTAuthBackend, SessionAuthBackend
 
-    async def load(identity: Any) -> Any:
-        # looked up per call: container.user_loader.override(...) applies immediately
-        return await call_loader(loader(), identity)
+    def load(identity: Any) -> Any:
+        # looked up per call: container.user_loader.override(...) applies immediately.
+        # Returns what the app's loader returns; the backend's call_loader awaits it if
+        # needed (one wrapper per request, not two).
+        return loader()(identity)
 
     built: list[AuthenticationBackend] = []
     for name in settings.backends:
