@@ -56,6 +56,10 @@ class AuthContainer(containers.DeclarativeContainer):
     refresh_family_store = providers.Callable(factories.attribute, stores, "families")
     session_store = providers.Callable(factories.attribute, stores, "sessions")
     api_key_store = providers.Callable(factories.attribute, stores, "api_keys")
+    #: single-use state: reset-token spends, TOTP replay marks, MFA tokens, challenges
+    one_time_store = providers.Callable(factories.attribute, stores, "once")
+    #: per-user records: TOTP, recovery codes, passkeys, linked identities, devices
+    credential_store = providers.Callable(factories.attribute, stores, "credentials")
 
     key_ring = providers.Singleton(factories.build_key_ring, settings)
     token_service = providers.Singleton(

@@ -15,6 +15,7 @@ leaked key cannot mint keys or change the password).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable
 from typing import Any, Literal
 
@@ -68,13 +69,18 @@ from nexios_auth_di.sessions.middleware import logout as session_logout
 from nexios_auth_di.throttle.login import Attempt
 from nexios_auth_di.usernames import enforce_username
 
-__all__ = ["LoginMode", "auth_router"]
+__all__ = ["FLOWS", "AuthRoutes", "LoginMode", "RouteRow", "auth_router"]
 
 LoginMode = Literal["tokens", "session", "both"]
 MODES = ("tokens", "session", "both")
 MAX_TOKEN_CHARS = 8192
 CREDENTIALS = frozenset({"username", "password"})
 INVALID_LOGIN = "Invalid username or password."
+#: ``(path, method, handler)`` of one route under the router's prefix
+RouteRow = tuple[str, str, Any]
+#: Modules of this package, each with ``routes(h: AuthRoutes) -> list[RouteRow]``: one
+#: flow each (account lifecycle, MFA, OIDC, passkeys...), mounted after the core routes.
+FLOWS: tuple[str, ...] = ()
 
 
 class AuthRoutes:
@@ -175,7 +181,23 @@ class AuthRoutes:
             await emit(c, EventKind.LOGIN_FAILED, subject, ip, username=name, reason=why)
             raise AuthenticationFailed(INVALID_LOGIN, reason=f"login_{why}")
         await throttle.succeeded(attempt)
-        await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode)
+        return await self.complete_login(request, response, record, generation, method="password")
+
+    async def complete_login(
+        self, request: Any, response: Any, record: Any, generation: float, *, method: str
+    ) -> Any:
+        """Every way in (password, OIDC, passkey) ends here once its first factor passed:
+        the place for a second-factor step, then ``issue_login``. ``generation`` is the
+        user's credential generation read *before* the first factor was checked."""
+        return await self.issue_login(request, response, record, generation, method=method)
+
+    async def issue_login(
+        self, request: Any, response: Any, record: Any, generation: float, *, method: str
+    ) -> Any:
+        """Credentials in the configured login mode (tokens, session or both)."""
+        c = self.container
+        ip = caller_ip(c, request.scope)
+        await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode, method=method)
         payload: dict[str, Any] = {}
         if self.mode in ("tokens", "both"):
             payload |= await token_pair(c.token_service(), record.id, generation)
@@ -403,7 +425,7 @@ def auth_router(
         raise ConfigurationError("body_limit must be at least 1024 bytes")
     h = AuthRoutes(container, mode, body_limit)
     router = Router(prefix=prefix, tags=["auth"])
-    table: list[tuple[str, str, Any]] = [
+    table: list[RouteRow] = [
         ("/register", "POST", h.register),
         ("/login", "POST", h.login),
         ("/logout", "POST", h.logout),
@@ -414,6 +436,8 @@ def auth_router(
         ("/api-keys", "POST", h.create_key),
         ("/api-keys/{key_id}", "DELETE", h.revoke_key),
     ]
+    for flow in FLOWS:  # each flow module adds its own routes (see FLOWS)
+        table.extend(importlib.import_module(f"{__package__}.{flow}").routes(h))
     for path, method, handler in table:
         name = f"auth_{handler.__name__}"
         router.add_route(SafeRoute(path, handler, methods=[method], name=name, tags=["auth"]))

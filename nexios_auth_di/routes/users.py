@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import aiosqlite
 
 __all__ = [
+    "AccountRepository",
     "MemoryUserRepository",
     "SqliteUserRepository",
     "UserRecord",
@@ -50,6 +51,9 @@ class UserRecord:
     password_hash: str
     permissions: tuple[str, ...] = ()
     is_active: bool = True
+    #: stored as given (validated by the routes); looked up case-insensitively
+    email: str | None = None
+    email_verified: bool = False
 
 
 @runtime_checkable
@@ -67,6 +71,21 @@ class UserRepository(Protocol):
         ...
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+
+
+@runtime_checkable
+class AccountRepository(UserRepository, Protocol):
+    """A ``UserRepository`` that also keeps email addresses: what the account-lifecycle
+    routes (verification, password reset, login by email) need. Kept apart so an app's
+    existing ``UserRepository`` stays valid."""
+
+    async def get_by_email(self, email: str) -> UserRecord | None:
+        """The user whose address is ``email`` (compared case-insensitively), or ``None``."""
+        ...
+
+    async def set_email(self, user_id: str, email: str | None, *, verified: bool = False) -> None:
+        """Set (or clear) the address; raise ``Conflict`` (409) when another user has it."""
+        ...
 
 
 def new_user_id() -> str:

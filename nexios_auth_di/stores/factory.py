@@ -1,4 +1,4 @@
-"""Build the four stores of one engine from configuration.
+"""Build the stores of one engine from configuration.
 
 The engine modules are imported only when chosen, so ``aiosqlite`` and ``redis`` stay
 optional extras. Every mistake in the configuration is a ``ConfigurationError`` raised
@@ -24,8 +24,11 @@ from nexios_auth_di.stores.memory import (
     MemoryRevocationStore,
     MemorySessionStore,
 )
+from nexios_auth_di.stores.memory_records import MemoryCredentialStore, MemoryOneTimeStore
 from nexios_auth_di.stores.protocols import (
     APIKeyStore,
+    CredentialStore,
+    OneTimeStore,
     RefreshFamilyStore,
     RevocationStore,
     SessionStore,
@@ -49,6 +52,8 @@ class StoreSet:
     families: RefreshFamilyStore
     sessions: SessionStore
     api_keys: APIKeyStore
+    once: OneTimeStore
+    credentials: CredentialStore
     engine: str = "memory"
     closer: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
     #: the engine's shared connection (SqliteDatabase, RedisDatabase; None for memory), so
@@ -121,6 +126,8 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             MemoryRefreshFamilyStore(clock),
             MemorySessionStore(clock),
             MemoryAPIKeyStore(clock),
+            MemoryOneTimeStore(clock),
+            MemoryCredentialStore(clock),
         )
     if engine == "sqlite":
         path = _setting(config, "sqlite_path", engine)
@@ -131,6 +138,8 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             sqlite.SqliteRefreshFamilyStore(db),
             sqlite.SqliteSessionStore(db),
             _import("sqlite_apikeys", "sqlite").SqliteAPIKeyStore(db),
+            MemoryOneTimeStore(clock),  # FOUNDATION: SQLite engine lands next
+            MemoryCredentialStore(clock),
             engine,
             db.close,
             db,
@@ -152,6 +161,8 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             redis.RedisRefreshFamilyStore(db),
             redis.RedisSessionStore(db),
             _import("redis_apikeys", "redis").RedisAPIKeyStore(db),
+            MemoryOneTimeStore(clock),  # FOUNDATION: Redis engine lands next
+            MemoryCredentialStore(clock),
             engine,
             closer,
             db,

@@ -16,7 +16,10 @@ __all__ = [
     "STAMP_TTL",
     "APIKeyRecord",
     "APIKeyStore",
+    "CredentialRecord",
+    "CredentialStore",
     "KeyAdd",
+    "OneTimeStore",
     "RefreshFamilyStore",
     "RevocationStore",
     "SessionStore",
@@ -194,3 +197,82 @@ class APIKeyStore(Protocol):
         ...
 
     async def count_live(self, owner: str) -> int: ...
+
+
+@runtime_checkable
+class OneTimeStore(Protocol):
+    """Short-lived single-use state: spent reset tokens, TOTP steps already used, MFA
+    tokens, WebAuthn challenges, OIDC login state.
+
+    Every entry expires (``ttl`` seconds, at least ``MIN_MARKER_TTL``); each method is one
+    atomic step on every engine, and touches one key (Redis Cluster safe).
+    """
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        """Mark ``key`` used; ``True`` for exactly one caller, however many race."""
+        ...
+
+    async def put(self, key: str, value: dict[str, Any], ttl: float) -> None:
+        """Store ``value`` (JSON-able) under ``key``, replacing any earlier one."""
+        ...
+
+    async def take(self, key: str) -> dict[str, Any] | None:
+        """Read *and delete* ``key``: exactly one concurrent caller gets the value."""
+        ...
+
+
+@dataclass(slots=True)
+class CredentialRecord:
+    """A record attached to a user, kept until deleted (or ``expires_at``).
+
+    ``kind`` names what it is (``"totp"``, ``"recovery_code"``, ``"passkey"``,
+    ``"identity"``, ``"device"``...); ``credential_id`` is unique within its kind, so a
+    passkey or a linked identity is found by id alone at sign-in. ``data`` is JSON-able and
+    the caller's to shape. ``version`` counts updates (optimistic concurrency: see
+    ``CredentialStore.update``).
+    """
+
+    kind: str
+    credential_id: str
+    user_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+    last_used: float | None = None
+    expires_at: float | None = None
+    version: int = 0
+
+
+@runtime_checkable
+class CredentialStore(Protocol):
+    """Authenticators, linked identities and device logins of each user, by
+    ``(kind, credential_id)`` and by user. Expired records are never returned."""
+
+    async def add(self, record: CredentialRecord) -> bool:
+        """Store a new record; ``False`` (nothing written) when ``(kind, credential_id)``
+        already exists."""
+        ...
+
+    async def get(self, kind: str, credential_id: str) -> CredentialRecord | None: ...
+
+    async def list_for_user(self, user_id: str, kind: str | None = None) -> list[CredentialRecord]:
+        """The user's records (of ``kind`` when given), oldest first."""
+        ...
+
+    async def update(self, record: CredentialRecord) -> bool:
+        """Replace ``data``, ``last_used`` and ``expires_at`` only if the stored version is
+        still ``record.version`` (then it becomes ``version + 1``); ``False`` when the record
+        changed meanwhile or is gone. A sign counter or a code list never goes backwards."""
+        ...
+
+    async def touch(self, kind: str, credential_id: str, when: float) -> None:
+        """Set ``last_used`` (best effort: no version change)."""
+        ...
+
+    async def delete(self, kind: str, credential_id: str, *, user_id: str | None = None) -> bool:
+        """Delete the record (only if it belongs to ``user_id`` when given); ``True`` for
+        exactly one concurrent caller, so deleting is also how a one-use code is spent."""
+        ...
+
+    async def delete_for_user(self, user_id: str, kind: str | None = None) -> int:
+        """Delete the user's records (of ``kind`` when given); return how many."""
+        ...

@@ -246,7 +246,7 @@ class CachedRevocationStore:
                         pings = {k: v for k, v in pings.items() if v > sent}
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
     async def _resync(self, client: Redis) -> None:
         """Load every live revocation (messages arriving meanwhile are applied after)."""
