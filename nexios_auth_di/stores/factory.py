@@ -138,8 +138,8 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             sqlite.SqliteRefreshFamilyStore(db),
             sqlite.SqliteSessionStore(db),
             _import("sqlite_apikeys", "sqlite").SqliteAPIKeyStore(db),
-            MemoryOneTimeStore(clock),  # FOUNDATION: SQLite engine lands next
-            MemoryCredentialStore(clock),
+            _import("sqlite_records", "sqlite").SqliteOneTimeStore(db),
+            _import("sqlite_records", "sqlite").SqliteCredentialStore(db),
             engine,
             db.close,
             db,
@@ -161,8 +161,8 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             redis.RedisRefreshFamilyStore(db),
             redis.RedisSessionStore(db),
             _import("redis_apikeys", "redis").RedisAPIKeyStore(db),
-            MemoryOneTimeStore(clock),  # FOUNDATION: Redis engine lands next
-            MemoryCredentialStore(clock),
+            _import("redis_records", "redis").RedisOneTimeStore(db),
+            _import("redis_records", "redis").RedisCredentialStore(db),
             engine,
             closer,
             db,

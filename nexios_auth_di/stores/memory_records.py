@@ -20,34 +20,35 @@ from nexios_auth_di.stores.protocols import CredentialRecord
 __all__ = ["MemoryCredentialStore", "MemoryOneTimeStore"]
 
 Clock = Callable[[], float]
-_USED = "used"
 
 
 class MemoryOneTimeStore:
-    """Claims and one-time values in one ``ExpiringDict``."""
+    """Claims and one-time values, each in its own ``ExpiringDict`` (a claim and a value
+    under the same key never touch each other, on every engine)."""
 
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
-        self._entries = ExpiringDict(clock)
+        self._claims = ExpiringDict(clock)
+        self._values = ExpiringDict(clock)
 
     def _deadline(self, ttl: float) -> float:
         return self._clock() + max(float(ttl), MIN_MARKER_TTL)
 
     async def claim(self, key: str, ttl: float) -> bool:
-        if self._entries.get(key) is not None:
+        if self._claims.get(key) is not None:
             return False
-        self._entries.set(key, _USED, self._deadline(ttl))
+        self._claims.set(key, True, self._deadline(ttl))
         return True
 
     async def put(self, key: str, value: dict[str, Any], ttl: float) -> None:
-        self._entries.set(key, copy.deepcopy(value), self._deadline(ttl))
+        self._values.set(key, copy.deepcopy(value), self._deadline(ttl))
 
     async def take(self, key: str) -> dict[str, Any] | None:
-        value = self._entries.pop(key)
+        value = self._values.pop(key)
         return value if isinstance(value, dict) else None
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._claims) + len(self._values)
 
 
 Key = tuple[str, str]

@@ -72,6 +72,15 @@ CREATE TABLE IF NOT EXISTS throttle_counters (
     key TEXT PRIMARY KEY, attempts INTEGER NOT NULL, locked_until REAL NOT NULL,
     expires_at REAL NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS throttle_counters_exp ON throttle_counters (expires_at);
+CREATE TABLE IF NOT EXISTS one_time (
+    key TEXT PRIMARY KEY, value TEXT, expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS one_time_exp ON one_time (expires_at);
+CREATE TABLE IF NOT EXISTS credentials (
+    kind TEXT NOT NULL, credential_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    data TEXT NOT NULL, created_at REAL NOT NULL, last_used REAL, expires_at REAL,
+    version INTEGER NOT NULL, PRIMARY KEY (kind, credential_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS credentials_user ON credentials (user_id, kind);
+CREATE INDEX IF NOT EXISTS credentials_exp ON credentials (expires_at);
 """
 
 _PURGE = (
@@ -84,6 +93,8 @@ _PURGE = (
     "DELETE FROM api_keys WHERE purge_at IS NOT NULL AND purge_at <= ?",
     "DELETE FROM api_key_stamps WHERE expires_at <= ?",
     "DELETE FROM throttle_counters WHERE expires_at <= ?",  # throttle/sqlite.py
+    "DELETE FROM one_time WHERE expires_at <= ?",  # sqlite_records.py
+    "DELETE FROM credentials WHERE expires_at IS NOT NULL AND expires_at <= ?",
 )
 
 #: What the driver raises when the file cannot be used: locked past the busy timeout,

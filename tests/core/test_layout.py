@@ -37,6 +37,8 @@ NEEDS_EXTRAS = {
     f"{PKG}.stores.redis",  # redis
     f"{PKG}.stores.sqlite_apikeys",  # aiosqlite (through stores.sqlite)
     f"{PKG}.stores.redis_apikeys",  # redis (through stores.redis)
+    f"{PKG}.stores.sqlite_records",  # aiosqlite (through stores.sqlite)
+    f"{PKG}.stores.redis_records",  # redis (through stores.redis)
     f"{PKG}.stores.revocation_cache",  # redis
     f"{PKG}.http.throttling",  # limits: the rate limiter itself
 }

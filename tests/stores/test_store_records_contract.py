@@ -159,3 +159,14 @@ async def test_expired_credentials_are_never_returned(harness: Harness) -> None:
     assert await creds.get("device", "d") is None
     assert await creds.list_for_user("u1") == []
     assert await creds.add(_record("device", "d", "u2", now + 61))
+
+
+async def test_claims_and_values_do_not_collide(harness: Harness) -> None:
+    """Taking a value never frees a claim of the same key, and a claim hides no value."""
+    once = harness.stores.once
+    assert await once.claim("k", 60)
+    assert await once.take("k") is None
+    assert not await once.claim("k", 60)
+    await once.put("k", {"v": 1}, 60)
+    assert not await once.claim("k", 60)
+    assert await once.take("k") == {"v": 1}
