@@ -58,6 +58,9 @@ class JWTSettings:
     header: str = "Authorization"
     prefix: str = "Bearer"
     cache_size: int = 4096
+    #: serve GET /.well-known/jwks.json when the ring holds an asymmetric key
+    publish_jwks: bool = True
+    jwks_max_age: int = 300  # Cache-Control of the JWKS: publish new keys this long ahead
 
     def key_config(self) -> dict[str, Any]:
         """The mapping ``KeyRing.from_config`` reads."""

@@ -111,6 +111,16 @@ def _add_sessions(app: Any, container: Any, backends: list[Any]) -> None:
     )
 
 
+def _add_jwks(app: Any, container: Any) -> None:
+    """Publish the ring's public keys when it has asymmetric ones (``jwt.publish_jwks``)."""
+    if "jwt" not in container.settings().backends:
+        return
+    from nexios_auth_di.routes.jwks import jwks_route, wants_jwks
+
+    if wants_jwks(container):
+        app.add_route(jwks_route(container))
+
+
 def _check_policies(app: Any, container: Any) -> None:
     """A misspelt ``policy_required("name")`` fails here, at bootstrap."""
     known = container.policies()
@@ -177,6 +187,7 @@ def install(
     _check_policies(app, container)
     app.wrap_asgi(AuthMiddleware, container=container, eager=eager)
     _add_sessions(app, container, backends)
+    _add_jwks(app, container)
     register_error_handler(app)
     document_security(app, backends)
     fix_method_not_allowed(app)  # Nexios 3.12: one 405 would disable a route for everyone
