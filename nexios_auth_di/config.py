@@ -26,6 +26,7 @@ BACKENDS = ("jwt", "session", "api_key")
 ENGINES = ("memory", "sqlite", "redis")
 SAMESITE = ("strict", "lax", "none")
 LOGIN_MODES = ("tokens", "session", "both")
+JWT_TRANSPORTS = ("header", "cookie", "both")
 MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
 DAY = 24 * 3600
 USERNAME_HARD_MAX = 150  # routes.bodies.MAX_USERNAME_CHARS: longer never reaches the rules
@@ -61,6 +62,11 @@ class JWTSettings:
     #: serve GET /.well-known/jwks.json when the ring holds an asymmetric key
     publish_jwks: bool = True
     jwks_max_age: int = 300  # Cache-Control of the JWKS: publish new keys this long ahead
+    #: where clients carry tokens: the Authorization header, HttpOnly cookies, or both
+    transport: str = "header"
+    cookie_secure: bool = True
+    cookie_samesite: str = "lax"
+    refresh_cookie_path: str = "/auth/refresh"  # the refresh cookie is sent nowhere else
 
     def key_config(self) -> dict[str, Any]:
         """The mapping ``KeyRing.from_config`` reads."""
@@ -201,6 +207,15 @@ class Settings:
             _fail(
                 "session.samesite", "none needs session.secure: true (browsers drop it otherwise)"
             )
+        jwt = self.jwt
+        if jwt.transport not in JWT_TRANSPORTS:
+            _fail("jwt.transport", f"must be one of {', '.join(JWT_TRANSPORTS)}")
+        if jwt.cookie_samesite not in SAMESITE:
+            _fail("jwt.cookie_samesite", f"must be one of {', '.join(SAMESITE)}")
+        if jwt.cookie_samesite == "none" and not jwt.cookie_secure:
+            _fail("jwt.cookie_samesite", "none needs jwt.cookie_secure: true")
+        if not jwt.refresh_cookie_path.startswith("/"):
+            _fail("jwt.refresh_cookie_path", "must start with '/'")
         if self.session.host_prefix and not self.session.secure:
             _fail("session.host_prefix", "needs session.secure: true (RFC 6265bis __Host-)")
         for key in (
@@ -210,6 +225,7 @@ class Settings:
             "jwt.max_families_per_user",
             "session.max_age",
             "jwt.cache_size",
+            "jwt.jwks_max_age",
             "passwords.min_length",
             "api_key.max_ttl",
             "api_key.max_per_user",
@@ -259,6 +275,8 @@ class Settings:
     def _validate_production(self) -> None:
         if not self.session.secure:
             _fail("session.secure", "must be true with the production profile")
+        if self.jwt.transport != "header" and not self.jwt.cookie_secure:
+            _fail("jwt.cookie_secure", "must be true with the production profile")
         shipped = shipped_secrets()
         for key in ("jwt.secret_key", "session.secret_key"):
             value = self._get(key)

@@ -85,12 +85,15 @@ class AuthContainer(containers.DeclarativeContainer):
     #: where the app keeps its users, for the ready-made routes (see routes.py)
     user_repository: providers.Dependency[Any] = providers.Dependency()
 
+    #: the cookies of ``jwt.transport: cookie | both`` (``None`` for header-only)
+    token_cookies = providers.Singleton(factories.build_token_cookies, settings)
     backends = providers.Singleton(
         factories.build_backends,
         settings,
         loader=user_loader.provider,
         token_service=token_service.provider,
         api_key_service=api_key_service.provider,
+        token_cookies=token_cookies,
     )
     authenticator = providers.Singleton(
         Authenticator, backends=backends.provider, override=user_override.provider

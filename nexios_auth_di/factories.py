@@ -141,6 +141,23 @@ def build_audit_key(settings: Settings) -> bytes:
     return secrets.token_bytes(32)
 
 
+def build_token_cookies(settings: Settings) -> Any:
+    """``TokenCookies`` when ``jwt.transport`` carries tokens in cookies, else ``None``."""
+    jwt = settings.jwt
+    if jwt.transport == "header":
+        return None
+    from nexios_auth_di.http.token_cookies import TokenCookies, csrf_key
+
+    return TokenCookies.build(
+        key=csrf_key(jwt.secret_key, settings.session.secret_key),
+        access_ttl=jwt.access_ttl,
+        refresh_ttl=jwt.refresh_ttl,
+        refresh_path=jwt.refresh_cookie_path,
+        secure=jwt.cookie_secure,
+        samesite=jwt.cookie_samesite,
+    )
+
+
 def build_event_sink() -> Any:
     from nexios_auth_di.events import LoggingSink
 
@@ -153,6 +170,7 @@ def build_backends(
     loader: Callable[[], Callable[[Any], Any]],
     token_service: Callable[[], Any],
     api_key_service: Callable[[], Any],
+    token_cookies: Any = None,
 ) -> list[AuthenticationBackend]:
     """Build the ordered backends named by ``settings.backends``."""
     from nexios_auth_di.backends import APIKeyBackend, JWTAuthBackend, SessionAuthBackend
@@ -173,6 +191,8 @@ def build_backends(
                     token_service=token_service,
                     token_prefix=settings.jwt.prefix,
                     auth_header_name=settings.jwt.header,
+                    cookies=token_cookies,
+                    header_transport=settings.jwt.transport != "cookie",
                 )
             )
         elif name == "session":

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from nexios_auth_di.authenticator import call_loader
 from nexios_auth_di.base import AuthenticationBackend
-from nexios_auth_di.exceptions import ConfigurationError, TokenError
+from nexios_auth_di.exceptions import ConfigurationError, CSRFFailed, TokenError
 from nexios_auth_di.http.asgi import Scope, after_scheme, has_header, header
 
 if TYPE_CHECKING:
     from nexios.http import Request, Response
 
+    from nexios_auth_di.http.token_cookies import TokenCookies
     from nexios_auth_di.tokens.service import TokenService
 
 __all__ = ["JWTAuthBackend"]
@@ -48,6 +49,8 @@ class JWTAuthBackend(AuthenticationBackend):
         leeway: float = 0,
         realm: str = "api",
         scheme_name: str = "bearerAuth",
+        cookies: TokenCookies | None = None,
+        header_transport: bool = True,
     ) -> None:
         if authenticate_func is None:
             raise ConfigurationError("JWTAuthBackend needs authenticate_func (identity -> user)")
@@ -55,6 +58,8 @@ class JWTAuthBackend(AuthenticationBackend):
         self._header = auth_header_name.lower().encode("latin-1")
         self._prefix = (token_prefix.lower() + " ").encode("latin-1") if token_prefix else b""
         self._realm = realm
+        self._cookies = cookies  # jwt.transport cookie|both: the token may come in a cookie
+        self._use_header = header_transport or cookies is None
         self.scheme_name = scheme_name
         self.token_prefix = token_prefix
         if token_service is not None:
@@ -80,7 +85,7 @@ class JWTAuthBackend(AuthenticationBackend):
         )
 
     def _token(self, scope: Scope) -> str | None:
-        raw = header(scope, self._header)
+        raw = header(scope, self._header) if self._use_header else None
         if raw is None:
             return None
         if len(raw) > MAX_TOKEN_BYTES + 64:
@@ -95,12 +100,19 @@ class JWTAuthBackend(AuthenticationBackend):
     async def resolve(
         self, scope: Scope, request: Request | None, response: Response | None
     ) -> tuple[Any, str] | None:
-        token = self._token(scope)
+        token, from_cookie = self._token(scope), False
+        if token is None and self._cookies is not None:
+            token, from_cookie = self._cookies.access_token(scope), True
         if token is None:
             return None
         if self._service is not None:
             claims = await self._service().verify(token)
             identity = claims["sub"]
+            # the browser sends the cookie cross-site: unsafe methods need the CSRF value
+            if from_cookie and self._cookies is not None:
+                if not self._cookies.csrf_passes(scope, claims.get("fam")):
+                    raise CSRFFailed(reason="csrf_token_mismatch")
+                scope["nexios_auth_di.jwt_cookie"] = token
         elif self._verifier is not None:
             claims = self._verifier.verify(token, expected_type="access")
             identity = claims.get("sub", claims.get("user_id"))
@@ -115,7 +127,9 @@ class JWTAuthBackend(AuthenticationBackend):
         return await self.resolve(request.scope, request, response)
 
     def has_credentials(self, scope: Scope) -> bool:
-        return has_header(scope, self._header, self._prefix)
+        if self._use_header and has_header(scope, self._header, self._prefix):
+            return True
+        return self._cookies is not None and self._cookies.access_token(scope) is not None
 
     def challenge(self, *, invalid: bool = False) -> str | None:
         scheme = self.token_prefix or "Bearer"

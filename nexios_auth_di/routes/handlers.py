@@ -63,6 +63,12 @@ from nexios_auth_di.routes.support import (
     subject_of,
     token_pair,
 )
+from nexios_auth_di.routes.token_transport import (
+    body_and_cookies,
+    clearing_cookies,
+    refresh_from_cookie,
+    send,
+)
 from nexios_auth_di.sessions.middleware import csrf_token, end_other_sessions
 from nexios_auth_di.sessions.middleware import login as session_login
 from nexios_auth_di.sessions.middleware import logout as session_logout
@@ -210,7 +216,8 @@ class AuthRoutes:
             if await c.revocation_store().current_generation(record.id) != generation:
                 await session_logout(request)
                 raise TokenRevoked("stale_generation")
-        return response.json(payload, headers=NO_STORE)
+        body, cookies = body_and_cookies(c, payload)
+        return send(response, body, cookies, headers=NO_STORE)
 
     # -- logout ---------------------------------------------------------------------
     async def logout(self, request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
@@ -233,7 +240,7 @@ class AuthRoutes:
         if session_user(c, scope) == subject:
             await session_logout(request)
         await emit(c, EventKind.LOGOUT, subject, caller_ip(c, scope), auth=scope.get("auth"))
-        return response.empty(status_code=204)
+        return _empty(response, clearing_cookies(c))
 
     async def logout_all(
         self,
@@ -253,13 +260,18 @@ class AuthRoutes:
             if own:
                 await session_logout(request)
         await emit(c, EventKind.LOGOUT_ALL, subject, caller_ip(c, scope))
-        return response.empty(status_code=204)
+        return _empty(response, clearing_cookies(c))
 
     # -- refresh ----------------------------------------------------------------------
     async def refresh(self, request: Any, response: Any) -> Any:
-        body = await self._body(request, {"refresh_token"})
-        token = require_str(body, "refresh_token", max_chars=MAX_TOKEN_CHARS)
         c = self.container
+        in_cookies = c.token_cookies() is not None  # jwt.transport cookie|both
+        body = await self._body(request, {"refresh_token"}, optional=in_cookies)
+        # a token in the body proves possession by itself; the cookie needs its CSRF value
+        cookie_token = None
+        if in_cookies and body.get("refresh_token") is None:
+            cookie_token = refresh_from_cookie(c, request.scope)
+        token = cookie_token or require_str(body, "refresh_token", max_chars=MAX_TOKEN_CHARS)
         ip = caller_ip(c, request.scope)
         tokens = c.token_service()
         claims = await tokens.verify(token, "refresh")
@@ -275,7 +287,8 @@ class AuthRoutes:
         await emit(c, EventKind.TOKEN_REFRESHED, subject, ip)
         pair = {"access_token": access, "refresh_token": new_refresh, "token_type": "bearer"}
         pair["expires_in"] = int(tokens.access_ttl)
-        return response.json(pair, headers=NO_STORE)
+        payload, cookies = body_and_cookies(c, pair)
+        return send(response, payload, cookies, headers=NO_STORE)
 
     # -- password change --------------------------------------------------------------
     async def change_password(
@@ -316,7 +329,8 @@ class AuthRoutes:
                 payload["csrf_token"] = csrf_token(request)
             await end_other_sessions(request, subject, generation=generation)
         await emit(c, EventKind.PASSWORD_CHANGED, subject, ip)
-        return response.json(payload, headers=NO_STORE)
+        body, cookies = body_and_cookies(c, payload)
+        return send(response, body, cookies, headers=NO_STORE)
 
     # -- API keys ---------------------------------------------------------------------
     async def list_keys(self, request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
@@ -386,6 +400,13 @@ class AuthRoutes:
         ip = caller_ip(c, request.scope)
         await emit(c, EventKind.API_KEY_REVOKED, subject, ip, key_id=key_id)
         return response.empty(status_code=204)
+
+
+def _empty(response: Any, cookies: list[str]) -> Any:
+    result = response.empty(status_code=204)
+    for value in cookies:
+        response.set_header("set-cookie", value)
+    return result
 
 
 def _configured_mode(container: Any, login_mode: str | None) -> str:

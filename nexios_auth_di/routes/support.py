@@ -97,6 +97,9 @@ def bearer_token(container: Any, scope: Mapping[str, Any]) -> str | None:
     """The raw access token this request authenticated with, if it used one."""
     if scope.get("auth") != "jwt":
         return None
+    from_cookie = scope.get("nexios_auth_di.jwt_cookie")  # jwt.transport cookie|both
+    if isinstance(from_cookie, str):
+        return from_cookie
     jwt = container.settings().jwt
     raw = header(scope, jwt.header.lower().encode("latin-1"))
     token = None if raw is None else after_scheme(raw, jwt.prefix)
