@@ -221,9 +221,23 @@ def _key_from_entry(entry: Mapping[str, Any]) -> Key:
         return Key.from_jwk(entry["jwk"], kid=kid, algorithm=entry.get("algorithm"))
     if "secret" in entry:
         return Key.hmac(kid, entry["secret"], alg)
-    return Key.from_pem(
-        kid, alg, private_key=entry.get("private_key"), public_key=entry.get("public_key")
-    )
+    private, public = entry.get("private_key"), entry.get("public_key")
+    if entry.get("private_key_file"):  # a mounted secret file: PEM never in YAML or env
+        private = _read_pem(kid, str(entry["private_key_file"]))
+    if entry.get("public_key_file"):
+        public = _read_pem(kid, str(entry["public_key_file"]))
+    return Key.from_pem(kid, alg, private_key=private, public_key=public)
+
+
+def _read_pem(kid: str, path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"key {kid!r}: cannot read {path!r} ({exc.strerror or exc}); make a pair with "
+            "`nexios-auth gen-secret --kind ed25519 --out DIR`"
+        ) from None
 
 
 class KeyRing:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 PRODUCTION_ENV = (
-    "NEXIOS_AUTH_JWT_SECRET",
+    "NEXIOS_AUTH_JWT_KEY_FILE",
     "NEXIOS_AUTH_ISSUER",
     "NEXIOS_AUTH_AUDIENCE",
     "NEXIOS_AUTH_SESSION_SECRET",
@@ -36,20 +36,25 @@ def test_production_without_environment_lists_every_problem(env: Env) -> None:
     assert result.exit_code == 1
     for var in PRODUCTION_ENV:
         assert f"environment variable {var} is not set" in result.stdout
-    assert "jwt.secret_key: environment variable NEXIOS_AUTH_JWT_SECRET" in result.stdout
+    assert "jwt.keys[0].private_key_file: environment variable NEXIOS_AUTH_JWT_KEY_FILE" in (
+        result.stdout
+    )
     assert "5 problem(s)" in result.stdout
     assert result.stderr.startswith("Error: 5 problem(s)")
     assert "Traceback" not in result.output
 
 
 def test_production_with_environment_is_clean_and_masked(
-    env: Env, monkeypatch: pytest.MonkeyPatch
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """With its environment set, production passes (exit 0); the JWT and session secrets
-    and the Redis password never appear, the issuer and Redis host do."""
-    jwt_secret, session_secret = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
-    redis_password = secrets.token_hex(16)
-    monkeypatch.setenv("NEXIOS_AUTH_JWT_SECRET", jwt_secret)
+    """With its environment set (an Ed25519 key file from gen-secret), production passes
+    (exit 0); the session secret, the key and the Redis password never appear, the issuer,
+    the key file's path and the Redis host do."""
+    keys = tmp_path / "keys"
+    made = env.invoke(["gen-secret", "--kind", "ed25519", "--out", str(keys)])
+    assert made.exit_code == 0, made.output
+    session_secret, redis_password = secrets.token_urlsafe(48), secrets.token_hex(16)
+    monkeypatch.setenv("NEXIOS_AUTH_JWT_KEY_FILE", str(keys / "private.pem"))
     monkeypatch.setenv("NEXIOS_AUTH_SESSION_SECRET", session_secret)
     monkeypatch.setenv("NEXIOS_AUTH_ISSUER", "https://issuer.example")
     monkeypatch.setenv("NEXIOS_AUTH_AUDIENCE", "notes-api")
@@ -57,13 +62,33 @@ def test_production_with_environment_is_clean_and_masked(
     result = env.invoke(["check-config", "production"])
     assert result.exit_code == 0, result.output
     assert "no problems found" in result.stdout
-    for secret in (jwt_secret, session_secret, redis_password):
+    pem = (keys / "private.pem").read_text().splitlines()[1]
+    for secret in (session_secret, redis_password, pem):
         assert secret not in result.output
     lines = dict(line.split(None, 1) for line in result.stdout.splitlines()[1:-1] if line)
-    assert lines["jwt.secret_key"] == '"********"'
+    assert lines["session.secret_key"] == '"********"'
+    assert lines["jwt.algorithm"] == '"EdDSA"'
     assert lines["store.redis_url"] == '"redis://app:********@10.0.0.5:6379/0"'
     assert lines["jwt.issuer"] == '"https://issuer.example"'
     assert lines["passwords.min_length"] == "12"
+
+
+def test_production_key_file_missing_is_one_clear_problem(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A key file that is not there is named in one line (no traceback, exit 1)."""
+    for name, value in (
+        ("NEXIOS_AUTH_JWT_KEY_FILE", str(tmp_path / "absent.pem")),
+        ("NEXIOS_AUTH_SESSION_SECRET", secrets.token_urlsafe(48)),
+        ("NEXIOS_AUTH_ISSUER", "https://issuer.example"),
+        ("NEXIOS_AUTH_AUDIENCE", "api"),
+        ("NEXIOS_AUTH_REDIS_URL", "redis://127.0.0.1:1/0"),
+    ):
+        monkeypatch.setenv(name, value)
+    result = env.invoke(["check-config", "production"])
+    assert result.exit_code == 1
+    assert f"cannot read {str(tmp_path / 'absent.pem')!r}" in result.stdout
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("profile", ["development", "testing"])

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from dependency_injector import providers
 from nexios import NexiosApp
 
 from nexios_auth_di import AuthContainer, ConfigurationError, install, profile_path
 from nexios_auth_di.config import PROFILES, Settings, shipped_secrets
+from nexios_auth_di.tokens.keys import Key
 
 SECRET = "s" * 40
 OK: dict[str, Any] = {"jwt": {"secret_key": SECRET}}
@@ -179,9 +181,18 @@ def test_values_are_coerced_from_env_strings() -> None:
 @pytest.mark.parametrize("name", PROFILES)
 def test_shipped_profiles_load_from_any_directory(name: str, tmp_path: Path) -> None:
     """Profiles ship inside the package: profile_path works whatever the working directory."""
+    key = tmp_path / "ed25519.pem"
+    key.write_bytes(
+        Key.generate("k", "EdDSA").signing_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     env = {
         **os.environ,
         "NEXIOS_AUTH_JWT_SECRET": "j" * 48,
+        "NEXIOS_AUTH_JWT_KEY_FILE": str(key),
         "NEXIOS_AUTH_SESSION_SECRET": "k" * 48,
         "NEXIOS_AUTH_REDIS_URL": "redis://127.0.0.1:1/0",
         "NEXIOS_AUTH_ISSUER": "https://issuer.example",
