@@ -24,11 +24,11 @@ import jwt
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _asgi import Stack, measure, median, run  # noqa: E402
+from _asgi import Stack, measure, median, run
 
-from nexios_auth_di.tokens.jwks import jwk_of  # noqa: E402
-from nexios_auth_di.tokens.keys import Key, KeyRing  # noqa: E402
-from nexios_auth_di.tokens.verifier import TokenVerifier  # noqa: E402
+from nexios_auth_di.tokens.jwks import jwk_of
+from nexios_auth_di.tokens.keys import Key, KeyRing
+from nexios_auth_di.tokens.verifier import TokenVerifier
 
 ALGORITHMS = ["HS256", "EdDSA", "ES256", "PS256"]
 ROUNDS, CALLS = 15, 300
