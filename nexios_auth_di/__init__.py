@@ -88,6 +88,8 @@ _EXPORTS: dict[str, str] = {
     "EventKind": "events",
     "LoggingSink": "events",
     "MemorySink": "events",
+    # account mails
+    "MemoryEmailSender": "accounts.email",
     # testing
     "override_user": "testing",
     "override_loader": "testing",
@@ -145,6 +147,7 @@ __all__ = [
     "KeyRing",
     "LoggingSink",
     "LoginThrottle",
+    "MemoryEmailSender",
     "MemorySink",
     "MemoryUserRepository",
     "Overloaded",
@@ -211,6 +214,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs
+    from nexios_auth_di.accounts.email import MemoryEmailSender
     from nexios_auth_di.apikeys.service import APIKeyService
     from nexios_auth_di.backends.apikey import APIKeyBackend
     from nexios_auth_di.backends.jwt import JWTAuthBackend

@@ -27,6 +27,7 @@ ENGINES = ("memory", "sqlite", "redis")
 SAMESITE = ("strict", "lax", "none")
 LOGIN_MODES = ("tokens", "session", "both")
 JWT_TRANSPORTS = ("header", "cookie", "both")
+EMAIL_BACKENDS = ("memory", "console", "smtp")
 MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
 DAY = 24 * 3600
 USERNAME_HARD_MAX = 150  # routes.bodies.MAX_USERNAME_CHARS: longer never reaches the rules
@@ -162,6 +163,43 @@ class UsernameSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountSettings:
+    """Email, verification, password reset and devices (docs/accounts.md)."""
+
+    #: refuse login (after a right password) until the address is verified
+    require_verified_email: bool = False
+    reset_token_ttl: int = 1800  # 30 minutes: a reset link is a password in the mail
+    verify_token_ttl: int = 2 * DAY
+    #: where links in emails point: {public_url}/reset-password?token=...
+    public_url: str = "http://localhost:8000"
+    reset_path: str = "/reset-password"
+    verify_path: str = "/verify-email"
+    #: signs reset and verification tokens; null: derived from jwt/session secret
+    secret_key: str | None = None
+    reset_per_ip: tuple[int, int] = (10, 3600)  # reset requests from one IP per window
+    reset_per_address: tuple[int, int] = (3, 3600)  # mails to one address per window
+    #: at most one device last-used write per login per this many seconds
+    device_touch_interval: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """Which sender ``container.email_sender`` builds, and its SMTP options."""
+
+    backend: str = "console"  # memory | console | smtp
+    sender: str = "no-reply@localhost"  # the From address
+    host: str = "localhost"
+    port: int = 587
+    starttls: bool = True
+    use_tls: bool = False  # implicit TLS (port 465)
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+    #: directory of override templates: {reset,verify}.{subject,txt,html}
+    templates_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable, with its default. Build with ``Settings.load(mapping)``."""
 
@@ -176,6 +214,8 @@ class Settings:
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
     routes: RouteSettings = field(default_factory=RouteSettings)
     usernames: UsernameSettings = field(default_factory=UsernameSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> Settings:
@@ -230,6 +270,10 @@ class Settings:
             "api_key.max_ttl",
             "api_key.max_per_user",
             "passwords.queue_depth",
+            "accounts.reset_token_ttl",
+            "accounts.verify_token_ttl",
+            "email.port",
+            "email.timeout",
         ):
             if self._get(key) <= 0:
                 _fail(key, f"must be positive, got {self._get(key)}")
@@ -260,6 +304,8 @@ class Settings:
             "throttle.per_ip",
             "throttle.per_account_ip",
             "throttle.register_per_ip",
+            "accounts.reset_per_ip",
+            "accounts.reset_per_address",
         ):
             limit, window = self._get(key)
             if limit < 1 or window < 1:
@@ -269,6 +315,13 @@ class Settings:
         _check_secret("jwt.secret_key", self.jwt.secret_key)
         if "session" in self.backends and self.session.secret_key is not None:
             _check_secret("session.secret_key", self.session.secret_key)
+        if self.email.backend not in EMAIL_BACKENDS:
+            _fail("email.backend", f"must be one of {', '.join(EMAIL_BACKENDS)}")
+        if self.email.starttls and self.email.use_tls and self.email.backend == "smtp":
+            _fail("email.starttls", "and email.use_tls exclude each other (pick one)")
+        if not self.accounts.public_url.startswith(("https://", "http://")):
+            _fail("accounts.public_url", "must be an http(s) URL")
+        _check_secret("accounts.secret_key", self.accounts.secret_key)
         if self.profile == "production":
             self._validate_production()
 

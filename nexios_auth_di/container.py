@@ -82,6 +82,12 @@ class AuthContainer(containers.DeclarativeContainer):
     login_throttle = providers.Singleton(
         owned, lifetimes, "login_throttle", factories.build_login_throttle, settings, clock, stores
     )
+    #: account mails (docs/accounts.md): the sender, its templates, the link tokens, and
+    #: the tasks that send without holding up a response (drained at shutdown)
+    email_sender = providers.Singleton(factories.build_email_sender, settings)
+    email_templates = providers.Singleton(factories.build_email_templates, settings)
+    account_tokens = providers.Singleton(factories.build_account_tokens, settings)
+    background = providers.Singleton(owned, lifetimes, "background", factories.build_background)
     #: where the app keeps its users, for the ready-made routes (see routes.py)
     user_repository: providers.Dependency[Any] = providers.Dependency()
 

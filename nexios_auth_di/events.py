@@ -75,6 +75,14 @@ class EventKind(enum.Enum):
     THROTTLED = "throttled"
     PASSWORD_CHANGED = "password_changed"
     REGISTERED = "registered"
+    EMAIL_VERIFICATION_SENT = "email_verification_sent"
+    EMAIL_VERIFIED = "email_verified"
+    EMAIL_CHANGED = "email_changed"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
+    PASSWORD_RESET_SENT = "password_reset_sent"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET_FAILED = "password_reset_failed"
+    DEVICE_ENDED = "device_ended"
 
 
 # Kinds an operator should notice: logged at WARNING by LoggingSink.

@@ -215,3 +215,46 @@ def build_backends(
                 )
             )
     return built
+
+
+def build_email_sender(settings: Settings) -> Any:
+    """``email.backend``: memory (tests), console (development; the body is withheld in
+    the production profile) or smtp (aiosmtplib)."""
+    from nexios_auth_di.accounts.email import (
+        ConsoleEmailSender,
+        MemoryEmailSender,
+        SmtpEmailSender,
+    )
+
+    mail = settings.email
+    if mail.backend == "memory":
+        return MemoryEmailSender()
+    if mail.backend == "console":
+        return ConsoleEmailSender(reveal=settings.profile != "production")
+    return SmtpEmailSender(
+        mail.host,
+        mail.port,
+        starttls=mail.starttls,
+        use_tls=mail.use_tls,
+        username=mail.username,
+        password=mail.password,
+        timeout=mail.timeout,
+    )
+
+
+def build_email_templates(settings: Settings) -> Any:
+    from nexios_auth_di.accounts.templates import EmailTemplates
+
+    return EmailTemplates.from_dir(settings.email.templates_dir)
+
+
+def build_account_tokens(settings: Settings) -> Any:
+    from nexios_auth_di.accounts.tokens import AccountTokens
+
+    return AccountTokens.from_settings(settings)
+
+
+def build_background() -> Any:
+    from nexios_auth_di.accounts.email import Background
+
+    return Background()

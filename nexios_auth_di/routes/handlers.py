@@ -22,6 +22,8 @@ from typing import Any, Literal
 from nexios import Depend
 from nexios.routing import Router
 
+# modules, not names: they import routes.support, which may be loading this one
+from nexios_auth_di.accounts import devices, identify, verification
 from nexios_auth_di.apikeys.service import public_view
 from nexios_auth_di.base import user_has_permission
 from nexios_auth_di.dependencies import current_user
@@ -86,7 +88,7 @@ INVALID_LOGIN = "Invalid username or password."
 RouteRow = tuple[str, str, Any]
 #: Modules of this package, each with ``routes(h: AuthRoutes) -> list[RouteRow]``: one
 #: flow each (account lifecycle, MFA, OIDC, passkeys...), mounted after the core routes.
-FLOWS: tuple[str, ...] = ()
+FLOWS: tuple[str, ...] = ("accounts", "devices")
 
 
 class AuthRoutes:
@@ -131,7 +133,7 @@ class AuthRoutes:
         exists. The credential generation is read *before* the password check, so a
         password change or logout-all landing during argon2 fails the issue."""
         users, passwords = self.container.user_repository(), self.container.password_service()
-        record = await users.get_by_username(username)
+        record = await identify.find_account(users, username)  # a username or an address
         if record is None:
             await passwords.dummy_verify(password)  # same work as a wrong password
             return None, False, "unknown_user", 0.0
@@ -148,8 +150,10 @@ class AuthRoutes:
 
     # -- register / login ----------------------------------------------------------
     async def register(self, request: Any, response: Any) -> Any:
-        body = await self._body(request, set(CREDENTIALS))
+        body = await self._body(request, set(CREDENTIALS) | {"email"})
         c = self.container
+        raw_email = optional_str(body, "email", max_chars=identify.MAX_EMAIL_CHARS)
+        email = None if raw_email is None else identify.normalize_email(raw_email)
         raw_name = require_str(body, "username", max_chars=MAX_USERNAME_CHARS)
         username = enforce_username(raw_name, c.settings().usernames)  # stored form (NFKC)
         password = require_password(body, "password")
@@ -162,9 +166,18 @@ class AuthRoutes:
         await passwords.check_breached(password)
         if await users.get_by_username(username) is not None:
             raise Conflict("Username is not available", reason="username_taken")
-        record = await users.create(username, await passwords.hash(password))
+        if email is None:
+            record = await users.create(username, await passwords.hash(password))
+        else:  # a taken address: the same 409 shape as a taken name (docs/accounts.md)
+            if not identify.supports_email(users) or await users.get_by_email(email):
+                raise Conflict("Email is not available", reason="email_taken")
+            record = await users.create(username, await passwords.hash(password), email=email)
+            await verification.send_verification(c, record, ip)
         await emit(c, EventKind.REGISTERED, record.id, ip)
-        return response.json({"id": record.id, "username": record.username}, status_code=201)
+        answer = {"id": record.id, "username": record.username}
+        if email is not None:
+            answer |= {"email": email, "email_verified": False}
+        return response.json(answer, status_code=201)
 
     async def login(self, request: Any, response: Any) -> Any:
         body = await self._body(request, set(CREDENTIALS))
@@ -172,8 +185,11 @@ class AuthRoutes:
         c = self.container
         ip = caller_ip(c, request.scope)
         throttle = c.login_throttle()
+        # counted under the account's username when the name or address resolves, so
+        # alternating the two forms does not double the guesses (accounts/identify.py)
+        known = await identify.find_account(c.user_repository(), username)
         # counted before argon2 runs, so a burst gets at most the limit evaluated
-        reservation = throttle.reserve(username, ip)
+        reservation = throttle.reserve(username if known is None else known.username, ip)
         logged = logged_username(c, username)  # before the lookup: hashed
         attempt = await self._reserve(reservation, ip, username=logged, route="login")
         try:
@@ -187,6 +203,10 @@ class AuthRoutes:
             await emit(c, EventKind.LOGIN_FAILED, subject, ip, username=name, reason=why)
             raise AuthenticationFailed(INVALID_LOGIN, reason=f"login_{why}")
         await throttle.succeeded(attempt)
+        if c.settings().accounts.require_verified_email and not record.email_verified:
+            await verification.send_verification(c, record, ip)  # a fresh link
+            await emit(c, EventKind.LOGIN_FAILED, record.id, ip, reason="email_not_verified")
+            raise EmailNotVerified()  # only after the right password: tells a guesser nothing
         return await self.complete_login(request, response, record, generation, method="password")
 
     async def complete_login(
@@ -216,6 +236,7 @@ class AuthRoutes:
             if await c.revocation_store().current_generation(record.id) != generation:
                 await session_logout(request)
                 raise TokenRevoked("stale_generation")
+        await devices.record_login(c, request, record.id, payload, method)
         body, cookies = body_and_cookies(c, payload)
         return send(response, body, cookies, headers=NO_STORE)
 
@@ -234,6 +255,7 @@ class AuthRoutes:
                 raise PermissionDenied("That refresh token belongs to another account.")
             if claims is not None:
                 await tokens.revoke(refresh)
+        await devices.forget_current(c, scope, subject)
         access = bearer_token(c, scope)
         if access is not None:
             await tokens.revoke(access)
@@ -254,6 +276,7 @@ class AuthRoutes:
         if optional_bool(body, "include_api_keys"):  # keys are kept unless asked
             await self._revoke_keys(subject, caller_ip(c, scope), "logout_all")
         generation = await c.token_service().revoke_all(subject)  # every login ends
+        await devices.forget_devices(c, subject)
         if sessions_active(scope):
             own = session_user(c, scope) == subject
             await end_other_sessions(request, subject, generation=generation)
@@ -284,6 +307,7 @@ class AuthRoutes:
         except TokenReused:
             await emit(c, EventKind.REFRESH_REUSE_DETECTED, subject, ip)
             raise
+        await devices.touch_refresh(c, new_refresh)
         await emit(c, EventKind.TOKEN_REFRESHED, subject, ip)
         pair = {"access_token": access, "refresh_token": new_refresh, "token_type": "bearer"}
         pair["expires_in"] = int(tokens.access_ttl)
@@ -317,6 +341,7 @@ class AuthRoutes:
         # a new generation: every older credential (this one included) and every login
         # still in flight is refused; the caller continues under the new one
         generation = await tokens.revoke_all(subject)
+        await devices.forget_devices(c, subject)
         await self.revoke_keys_after_password_change(subject, ip)
         payload: dict[str, Any] = {}
         if scope.get("auth") == "jwt":
@@ -400,6 +425,22 @@ class AuthRoutes:
         ip = caller_ip(c, request.scope)
         await emit(c, EventKind.API_KEY_REVOKED, subject, ip, key_id=key_id)
         return response.empty(status_code=204)
+
+
+class EmailNotVerified(PermissionDenied):
+    """403 with ``reason: email_not_verified`` in the body (``accounts.require_verified_email``):
+    sent only after the right password, so it is safe to tell the user what to do."""
+
+    error_code = "email_not_verified"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Confirm your email address first: a new link is on its way.",
+            reason="email_not_verified",
+        )
+
+    def body(self) -> dict[str, str]:
+        return {**super().body(), "reason": "email_not_verified"}
 
 
 def _empty(response: Any, cookies: list[str]) -> Any:

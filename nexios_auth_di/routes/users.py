@@ -33,12 +33,14 @@ __all__ = [
     "SqliteUserRepository",
     "UserRecord",
     "UserRepository",
+    "email_key",
     "user_from_record",
     "user_loader_for",
     "username_key",
 ]
 
 TAKEN = "Username is not available"
+EMAIL_TAKEN = "Email is not available"
 logger = get_logger(__name__)
 
 
@@ -87,6 +89,24 @@ class AccountRepository(UserRepository, Protocol):
         """Set (or clear) the address; raise ``Conflict`` (409) when another user has it."""
         ...
 
+    async def create(
+        self,
+        username: str,
+        password_hash: str,
+        permissions: Iterable[str] = (),
+        *,
+        email: str | None = None,
+    ) -> UserRecord:
+        """As ``UserRepository.create``, with the address set in the same write, so a
+        taken address (``Conflict``, reason ``email_taken``) leaves no account behind."""
+        ...
+
+
+def email_key(email: str) -> str:
+    """The form addresses are unique and looked up under: casefolded (the routes store
+    the ``email-validator`` normalised address; this only makes the match case-blind)."""
+    return email.strip().casefold()
+
 
 def new_user_id() -> str:
     """128 random bits: ids are not guessable and reveal nothing about sign-up order."""
@@ -121,6 +141,7 @@ class MemoryUserRepository:
     def __init__(self) -> None:
         self._by_id: dict[str, UserRecord] = {}
         self._by_name: dict[str, str] = {}
+        self._by_email: dict[str, str] = {}
 
     async def get_by_username(self, username: str) -> UserRecord | None:
         user_id = self._by_name.get(username_key(username))
@@ -129,16 +150,50 @@ class MemoryUserRepository:
     async def get_by_id(self, user_id: str) -> UserRecord | None:
         return self._by_id.get(user_id)
 
+    async def get_by_email(self, email: str) -> UserRecord | None:
+        user_id = self._by_email.get(email_key(email))
+        return None if user_id is None else self._by_id.get(user_id)
+
     async def create(
-        self, username: str, password_hash: str, permissions: Iterable[str] = ()
+        self,
+        username: str,
+        password_hash: str,
+        permissions: Iterable[str] = (),
+        *,
+        email: str | None = None,
     ) -> UserRecord:
         key = username_key(username)
         if key in self._by_name:
             raise Conflict(TAKEN, reason="username_taken")
-        record = UserRecord(new_user_id(), username, password_hash, tuple(permissions))
+        if email is not None and email_key(email) in self._by_email:
+            raise Conflict(EMAIL_TAKEN, reason="email_taken")
+        record = UserRecord(new_user_id(), username, password_hash, tuple(permissions), email=email)
         self._by_id[record.id] = record
         self._by_name[key] = record.id
+        if email is not None:
+            self._by_email[email_key(email)] = record.id
         return record
+
+    async def set_email(self, user_id: str, email: str | None, *, verified: bool = False) -> None:
+        record = self._by_id.get(user_id)
+        if record is None:
+            return
+        new_key = None if email is None else email_key(email)
+        if new_key is not None and self._by_email.get(new_key, user_id) != user_id:
+            raise Conflict(EMAIL_TAKEN, reason="email_taken")
+        if record.email is not None:
+            self._by_email.pop(email_key(record.email), None)
+        if new_key is not None:
+            self._by_email[new_key] = user_id
+        self._by_id[user_id] = replace(record, email=email, email_verified=verified and bool(email))
+
+    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+        """Verify the address only if it is still the account's (one step)."""
+        record = self._by_id.get(user_id)
+        if record is None or record.email is None or email_key(record.email) != email_key(email):
+            return False
+        self._by_id[user_id] = replace(record, email_verified=True)
+        return True
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         record = self._by_id.get(user_id)
@@ -168,8 +223,9 @@ CREATE TABLE IF NOT EXISTS users (
     is_active INTEGER NOT NULL DEFAULT 1
 ) WITHOUT ROWID;
 """
-_COLUMNS = "id, username, password_hash, permissions, is_active"
+_COLUMNS = "id, username, password_hash, permissions, is_active, email, email_verified"
 KEY_VERSION = 1  # PRAGMA user_version: 1 = keys are usernames.username_key (NFKC + casefold)
+EMAIL_VERSION = 2  # PRAGMA user_version: 2 = email columns and their unique index exist
 _DB_ERRORS = (sqlite3.Error, OSError, ValueError)
 
 
@@ -209,6 +265,7 @@ class SqliteUserRepository:
                 await conn.executescript(_SCHEMA)
                 await conn.commit()
                 await _rekey(conn)
+                await _add_email(conn)
                 self._ready = True
         except BaseException:
             await conn.close()
@@ -237,27 +294,66 @@ class SqliteUserRepository:
             (user_id,),
         )
 
+    async def get_by_email(self, email: str) -> UserRecord | None:
+        sql = f"SELECT {_COLUMNS} FROM users WHERE email_key = ?"  # noqa: S608 - constant
+        return await self._fetch_one(sql, (email_key(email),))
+
     async def create(
-        self, username: str, password_hash: str, permissions: Iterable[str] = ()
+        self,
+        username: str,
+        password_hash: str,
+        permissions: Iterable[str] = (),
+        *,
+        email: str | None = None,
     ) -> UserRecord:
-        record = UserRecord(new_user_id(), username, password_hash, tuple(permissions))
+        record = UserRecord(new_user_id(), username, password_hash, tuple(permissions), email=email)
         await self._write(
-            "INSERT INTO users (id, username, username_key, password_hash, permissions) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, username, username_key, password_hash, permissions, "
+            "email, email_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 username,
                 username_key(username),
                 password_hash,
                 json.dumps(list(record.permissions)),
+                email,
+                None if email is None else email_key(email),
             ),
         )
         return record
+
+    async def set_email(self, user_id: str, email: str | None, *, verified: bool = False) -> None:
+        await self._write(
+            "UPDATE users SET email = ?, email_key = ?, email_verified = ? WHERE id = ?",
+            (
+                email,
+                None if email is None else email_key(email),
+                int(verified and email is not None),
+                user_id,
+            ),
+        )
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         await self._write(
             "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
         )
+
+    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+        """Verify the address only if it is still the account's: one conditional UPDATE."""
+        try:
+            conn = await self._connect()
+            try:
+                cursor = await conn.execute(
+                    "UPDATE users SET email_verified = 1 WHERE id = ? AND email_key = ?",
+                    (user_id, email_key(email)),
+                )
+                await conn.commit()
+                changed = cursor.rowcount
+            finally:
+                await conn.close()
+        except _DB_ERRORS as exc:
+            raise StoreUnavailable("user_repository") from exc
+        return bool(changed == 1)
 
     async def set_active(self, user_id: str, active: bool) -> None:
         """Deactivate or reactivate an account (admin tooling, tests)."""
@@ -279,6 +375,8 @@ class SqliteUserRepository:
             finally:
                 await conn.close()
         except sqlite3.IntegrityError as exc:
+            if "email_key" in str(exc):
+                raise Conflict(EMAIL_TAKEN, reason="email_taken") from exc
             raise Conflict(TAKEN, reason="username_taken") from exc
         except _DB_ERRORS as exc:
             raise StoreUnavailable("user_repository") from exc
@@ -325,8 +423,38 @@ async def _rekey(conn: aiosqlite.Connection) -> None:
         raise
 
 
+async def _add_email(conn: aiosqlite.Connection) -> None:
+    """Add the email columns and their unique (casefolded) index, once per file
+    (``PRAGMA user_version`` 2), in one ``BEGIN IMMEDIATE`` like ``_rekey``. Existing rows
+    get no address; nothing else changes."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    if row is not None and row[0] >= EMAIL_VERSION:
+        return
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        async with conn.execute("PRAGMA table_info(users)") as cursor:
+            columns = {str(r[1]) for r in await cursor.fetchall()}
+        for name, decl in (
+            ("email", "TEXT"),
+            ("email_key", "TEXT"),
+            ("email_verified", "INTEGER NOT NULL DEFAULT 0"),
+        ):
+            if name not in columns:
+                await conn.execute(f"ALTER TABLE users ADD COLUMN {name} {decl}")
+        await conn.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users (email_key) "
+            "WHERE email_key IS NOT NULL"
+        )
+        await conn.execute(f"PRAGMA user_version = {EMAIL_VERSION}")
+        await conn.commit()
+    except BaseException:
+        await conn.rollback()
+        raise
+
+
 def _record(row: tuple[Any, ...]) -> UserRecord:
-    user_id, username, password_hash, permissions, is_active = row
+    user_id, username, password_hash, permissions, is_active, email, verified = row
     perms = json.loads(permissions) if permissions else []
     return UserRecord(
         str(user_id),
@@ -334,4 +462,6 @@ def _record(row: tuple[Any, ...]) -> UserRecord:
         str(password_hash),
         tuple(str(p) for p in perms),
         bool(is_active),
+        None if email is None else str(email),
+        bool(verified),
     )

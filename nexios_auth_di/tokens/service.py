@@ -227,6 +227,12 @@ class TokenService:
         await self.families.end_all(subject)
         return generation
 
+    async def end_login(self, subject: str, family: str) -> None:
+        """End one login (refresh family) of ``subject`` by its id, without holding one of
+        its tokens: the device list's "sign this device out"."""
+        end = self._clock() + max(self.refresh_ttl, self.refresh_absolute_ttl) + self.leeway
+        await self._end_family(subject, family, end)
+
     async def _end_family(self, subject: str, family: str, end: float) -> None:
         await self.revocations.revoke_family(family, end)  # its access tokens: at once
         await self.families.end(subject, family, end)  # its refresh tokens, its record
