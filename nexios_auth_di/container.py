@@ -86,7 +86,7 @@ class AuthContainer(containers.DeclarativeContainer):
     #: the tasks that send without holding up a response (drained at shutdown)
     email_sender = providers.Singleton(factories.build_email_sender, settings)
     email_templates = providers.Singleton(factories.build_email_templates, settings)
-    account_tokens = providers.Singleton(factories.build_account_tokens, settings)
+    account_tokens = providers.Singleton(factories.build_account_tokens, settings, clock)
     background = providers.Singleton(owned, lifetimes, "background", factories.build_background)
     #: where the app keeps its users, for the ready-made routes (see routes.py)
     user_repository: providers.Dependency[Any] = providers.Dependency()

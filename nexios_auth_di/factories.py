@@ -248,10 +248,10 @@ def build_email_templates(settings: Settings) -> Any:
     return EmailTemplates.from_dir(settings.email.templates_dir)
 
 
-def build_account_tokens(settings: Settings) -> Any:
+def build_account_tokens(settings: Settings, clock: Callable[[], float]) -> Any:
     from nexios_auth_di.accounts.tokens import AccountTokens
 
-    return AccountTokens.from_settings(settings)
+    return AccountTokens.from_settings(settings, clock)
 
 
 def build_background() -> Any:

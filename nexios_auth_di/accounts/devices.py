@@ -64,7 +64,7 @@ async def record_login(
 ) -> None:
     """Write a record for each credential ``issue_login`` just issued."""
     c, scope = container, request.scope
-    store, now = c.credential_store(), c.clock()
+    store, now = c.credential_store(), c.clock()()
     data = {"ip": caller_ip(c, scope), "user_agent": _agent(scope), "method": method}
     refresh = payload.get("refresh_token")
     if isinstance(refresh, str):
@@ -98,7 +98,7 @@ async def touch_refresh(container: Any, new_refresh: str) -> None:
     """Last-used of a token login, on refresh (rare: at most once per access TTL)."""
     family = _family_of(container, new_refresh, "refresh")
     if family is not None:
-        await container.credential_store().touch(KIND, family, container.clock())
+        await container.credential_store().touch(KIND, family, container.clock()())
 
 
 async def touch_session(container: Any, scope: Mapping[str, Any]) -> None:
@@ -107,7 +107,7 @@ async def touch_session(container: Any, scope: Mapping[str, Any]) -> None:
     if not sessions_active(scope):
         return
     session = scope["session"]
-    device, seen, now = session.get(DEVICE_KEY), session.get(SEEN_KEY), container.clock()
+    device, seen, now = session.get(DEVICE_KEY), session.get(SEEN_KEY), container.clock()()
     interval = container.settings().accounts.device_touch_interval
     if not isinstance(device, str) or (isinstance(seen, int | float) and now - seen < interval):
         return
@@ -160,7 +160,7 @@ async def end_device(container: Any, subject: str, device: str) -> bool:
         return False
     if not await store.delete(KIND, device, user_id=subject):
         return False  # a concurrent end won: it did the work
-    now = container.clock()
+    now = container.clock()()
     if record.data.get("type") == "token":
         await container.token_service().end_login(subject, device)
     else:

@@ -82,7 +82,7 @@ async def reserve_reset(container: Any, ip: str, address_key: str, *, kind: str 
     raise ``Throttled`` having counted none."""
     accounts = container.settings().accounts
     limiter = container.login_throttle().limiter
-    now = container.clock()
+    now = container.clock()()
     granted: list[Rule] = []
     for rule in (
         _rule(container, accounts.reset_per_ip, f"{kind}-ip", ip),

@@ -21,10 +21,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
 from nexios_auth_di.config import Settings
 from nexios_auth_di.exceptions import BadRequest, ConfigurationError
@@ -62,25 +64,41 @@ class AccountTokens:
     """Mint and read the tokens of one purpose each; reading checks the signature, the
     age and the shape, and says nothing more than "invalid" about any failure."""
 
-    def __init__(self, key: bytes, *, reset_ttl: int, verify_ttl: int) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        *,
+        reset_ttl: int,
+        verify_ttl: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._key = key
         self.ttls = {"reset": reset_ttl, "verify": verify_ttl}
+
+        class _Signer(TimestampSigner):  # the container's clock: expiry is testable
+            def get_timestamp(self) -> int:
+                return int(clock())
+
         self._serializers = {
             purpose: URLSafeTimedSerializer(
                 key,
                 salt=f"nexios_auth_di.accounts.{purpose}",
+                signer=_Signer,
                 signer_kwargs={"digest_method": hashlib.sha256},
             )
             for purpose in PURPOSES
         }
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AccountTokens:
+    def from_settings(
+        cls, settings: Settings, clock: Callable[[], float] = time.time
+    ) -> AccountTokens:
         accounts = settings.accounts
         return cls(
             account_key(settings),
             reset_ttl=accounts.reset_token_ttl,
             verify_ttl=accounts.verify_token_ttl,
+            clock=clock,
         )
 
     def fingerprint(self, purpose: str, value: str) -> str:

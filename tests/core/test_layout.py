@@ -27,7 +27,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "sessions.csrf", "throttle", "lifetimes"),
     2: ("authenticator", "request_auth", "backends"),
     3: ("dependencies", "decorator", "sessions", "http", "middleware", "session"),
-    4: ("", "websockets", "container", "factories", "install", "routes", "testing",
+    4: ("", "websockets", "container", "factories", "install", "routes", "testing", "accounts",
         "pytest_plugin", "users", "cli", "__main__"),
 }  # fmt: skip
 
