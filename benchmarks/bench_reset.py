@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "accounts"))
 
-from accounts_support import close_env, open_env  # noqa: E402
+from accounts_support import close_env, open_env
 
 
 async def main() -> None:

@@ -18,7 +18,9 @@ from nexios_auth_di.exceptions import ConfigurationError, Conflict
 from nexios_auth_di.users import MemoryUserRepository, SqliteUserRepository
 
 
-async def test_no_token_appears_in_events_or_logs(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_token_appears_in_events_or_logs(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
     """After every flow, no reset/verification/access token and no full address is in any
     event or in this library's log lines (a driver's own DEBUG log of SQL parameters is
     the operator's to keep off); addresses appear redacted."""
@@ -27,40 +29,115 @@ async def test_no_token_appears_in_events_or_logs(env: Env, caplog: pytest.LogCa
     verify = await env.token_from_mail("alice@example.com", "verify")
     await env.post("/auth/verify-email/confirm", {"token": verify})
     tokens = await env.login("alice@example.com")
-    await env.post("/auth/email", {"email": "al@example.org", "password": PASSWORD}, headers=bearer(tokens["access_token"]))
+    await env.post(
+        "/auth/email",
+        {"email": "al@example.org", "password": PASSWORD},
+        headers=bearer(tokens["access_token"]),
+    )
     await env.post("/auth/password-reset/request", {"email": "al@example.org"})
     await env.post("/auth/password-reset/request", {"email": "ghost@example.com"})
     reset = await env.token_from_mail("al@example.org", "reset")
     await env.post("/auth/password-reset/confirm", {"token": reset, "new_password": NEW_PASSWORD})
     await env.post("/auth/password-reset/confirm", {"token": reset, "new_password": NEW_PASSWORD})
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("nexios_auth_di")]
-    text = "\n".join(ours) + "\n".join(f"{e.kind} {e.subject} {e.ip} {e.detail}" for e in env.sink.events)
+    text = "\n".join(ours) + "\n".join(
+        f"{e.kind} {e.subject} {e.ip} {e.detail}" for e in env.sink.events
+    )
     assert env.secrets, "the flows handed out tokens to look for"
     for secret in env.secrets:
         assert secret not in text
     for address in ("alice@example.com", "al@example.org", "ghost@example.com"):
         assert address not in text
-    assert "a***@example.com" in text and "g***@example.com" in text
+    assert "a***@example.com" in text
+    assert "g***@example.com" in text
 
 
 @pytest.mark.parametrize(
     ("path", "content", "headers", "status"),
     [
         pytest.param("/auth/password-reset/request", b"", {}, 400, id="empty-body-ASVS-1.5.1"),
-        pytest.param("/auth/password-reset/request", b"email=a@b.c", {"Content-Type": "application/x-www-form-urlencoded"}, 415, id="form-post-CSRF-ASVS-3.5.2"),
-        pytest.param("/auth/password-reset/request", b'{"email": 7}', {"Content-Type": "application/json"}, 400, id="wrong-type-ASVS-1.5.1"),
-        pytest.param("/auth/password-reset/request", b'{"email": "a@b.example", "x": 1}', {"Content-Type": "application/json"}, 400, id="unknown-field-ASVS-1.5.1"),
-        pytest.param("/auth/password-reset/request", b'{"email": "a@b.example", "email": "c@d.example"}', {"Content-Type": "application/json"}, 400, id="duplicate-field-RFC8259-4"),
-        pytest.param("/auth/password-reset/request", b'{"email": "' + b"a" * 70000 + b'"}', {"Content-Type": "application/json"}, 413, id="oversized-body-ASVS-4.3.1"),
-        pytest.param("/auth/password-reset/confirm", b'{"token": "x"}', {"Content-Type": "application/json"}, 400, id="missing-password-ASVS-1.5.1"),
-        pytest.param("/auth/password-reset/confirm", b'{"token": "' + b"x" * 2000 + b'", "new_password": "abcdefghij"}', {"Content-Type": "application/json"}, 400, id="overlong-token-ASVS-1.5.1"),
-        pytest.param("/auth/password-reset/confirm", b'{"token": "\\ud800", "new_password": "abcdefghij"}', {"Content-Type": "application/json"}, 400, id="lone-surrogate-ASVS-1.5.1"),
-        pytest.param("/auth/verify-email/confirm", b"[1, 2]", {"Content-Type": "application/json"}, 400, id="not-an-object-ASVS-1.5.1"),
-        pytest.param("/auth/verify-email/confirm", b'{"token": "a.b.c"}', {"Content-Type": "application/json"}, 400, id="garbage-token-ASVS-1.5.1"),
-        pytest.param("/auth/register", b'{"username": "zed", "password": "abcdefghij", "email": null}', {"Content-Type": "application/json"}, 201, id="null-email-is-absent-ASVS-1.5.1"),
+        pytest.param(
+            "/auth/password-reset/request",
+            b"email=a@b.c",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            415,
+            id="form-post-CSRF-ASVS-3.5.2",
+        ),
+        pytest.param(
+            "/auth/password-reset/request",
+            b'{"email": 7}',
+            {"Content-Type": "application/json"},
+            400,
+            id="wrong-type-ASVS-1.5.1",
+        ),
+        pytest.param(
+            "/auth/password-reset/request",
+            b'{"email": "a@b.example", "x": 1}',
+            {"Content-Type": "application/json"},
+            400,
+            id="unknown-field-ASVS-1.5.1",
+        ),
+        pytest.param(
+            "/auth/password-reset/request",
+            b'{"email": "a@b.example", "email": "c@d.example"}',
+            {"Content-Type": "application/json"},
+            400,
+            id="duplicate-field-RFC8259-4",
+        ),
+        pytest.param(
+            "/auth/password-reset/request",
+            b'{"email": "' + b"a" * 70000 + b'"}',
+            {"Content-Type": "application/json"},
+            413,
+            id="oversized-body-ASVS-4.3.1",
+        ),
+        pytest.param(
+            "/auth/password-reset/confirm",
+            b'{"token": "x"}',
+            {"Content-Type": "application/json"},
+            400,
+            id="missing-password-ASVS-1.5.1",
+        ),
+        pytest.param(
+            "/auth/password-reset/confirm",
+            b'{"token": "' + b"x" * 2000 + b'", "new_password": "abcdefghij"}',
+            {"Content-Type": "application/json"},
+            400,
+            id="overlong-token-ASVS-1.5.1",
+        ),
+        pytest.param(
+            "/auth/password-reset/confirm",
+            b'{"token": "\\ud800", "new_password": "abcdefghij"}',
+            {"Content-Type": "application/json"},
+            400,
+            id="lone-surrogate-ASVS-1.5.1",
+        ),
+        pytest.param(
+            "/auth/verify-email/confirm",
+            b"[1, 2]",
+            {"Content-Type": "application/json"},
+            400,
+            id="not-an-object-ASVS-1.5.1",
+        ),
+        pytest.param(
+            "/auth/verify-email/confirm",
+            b'{"token": "a.b.c"}',
+            {"Content-Type": "application/json"},
+            400,
+            id="garbage-token-ASVS-1.5.1",
+        ),
+        pytest.param(
+            "/auth/register",
+            b'{"username": "zed", "password": "abcdefghij", "email": null}',
+            {"Content-Type": "application/json"},
+            201,
+            id="null-email-is-absent-ASVS-1.5.1",
+        ),
     ],
 )
-async def test_malformed_bodies_never_give_500(env: Env, path: str, content: bytes, headers: dict[str, str], status: int) -> None:
+async def test_malformed_bodies_never_give_500(
+    env: Env, path: str, content: bytes, headers: dict[str, str], status: int
+) -> None:
     """Bad input is a 4xx with a JSON body, never a 500."""
     env.client.cookies.clear()
     answer = await env.client.post(path, content=content, headers=headers)
@@ -71,7 +148,9 @@ async def test_malformed_bodies_never_give_500(env: Env, path: str, content: byt
 @pytest.mark.parametrize("engine", ["memory", "sqlite"])
 async def test_repositories_keep_addresses(tmp_path: Path, engine: str) -> None:
     """Both repositories: unique case-blind addresses, set/clear, conditional verify."""
-    repo: Any = MemoryUserRepository() if engine == "memory" else SqliteUserRepository(tmp_path / "u.db")
+    repo: Any = (
+        MemoryUserRepository() if engine == "memory" else SqliteUserRepository(tmp_path / "u.db")
+    )
     alice = await repo.create("alice", "h1", email="Alice@example.com")
     assert (await repo.get_by_email("ALICE@EXAMPLE.COM")).id == alice.id
     with pytest.raises(Conflict) as taken:
@@ -108,7 +187,9 @@ async def test_sqlite_file_from_before_email_is_migrated(tmp_path: Path) -> None
     conn.close()
     repo = SqliteUserRepository(path)
     carol = await repo.get_by_username("carol")
-    assert carol is not None and carol.email is None and carol.email_verified is False
+    assert carol is not None
+    assert carol.email is None
+    assert carol.email_verified is False
     await repo.set_email("u1", "carol@example.com")
     assert (await repo.get_by_email("CAROL@example.com")).id == "u1"
     with sqlite3.connect(path) as conn:
@@ -126,7 +207,8 @@ def test_templates_can_be_overridden_by_mapping_and_directory(tmp_path: Path) ->
         "reset", link="https://x/r?token=1", username="<b>eve</b>", minutes="30"
     )
     assert rendered.subject == "Your <b>eve</b> reset"
-    assert "&lt;b&gt;eve&lt;/b&gt;" in rendered.html and "<b>eve</b>" not in rendered.html
+    assert "&lt;b&gt;eve&lt;/b&gt;" in rendered.html
+    assert "<b>eve</b>" not in rendered.html
     custom = EmailTemplates({"verify": {"text": "Click {link}"}}).render(
         "verify", link="L", username="u", minutes="1"
     )
@@ -163,10 +245,10 @@ def test_account_settings_are_validated() -> None:
     """Bad accounts/email settings fail at load, naming the key."""
     from nexios_auth_di.config import Settings
 
-    with pytest.raises(ConfigurationError, match="email.backend"):
+    with pytest.raises(ConfigurationError, match=r"email\.backend"):
         Settings.load({"email": {"backend": "pigeon"}, "backends": ["session"]})
-    with pytest.raises(ConfigurationError, match="accounts.reset_token_ttl"):
+    with pytest.raises(ConfigurationError, match=r"accounts\.reset_token_ttl"):
         Settings.load({"accounts": {"reset_token_ttl": 0}, "backends": ["session"]})
-    with pytest.raises(ConfigurationError, match="accounts.public_url"):
+    with pytest.raises(ConfigurationError, match=r"accounts\.public_url"):
         Settings.load({"accounts": {"public_url": "ftp://x"}, "backends": ["session"]})
     assert Settings.load({"backends": ["session"]}).accounts.reset_token_ttl == 1800

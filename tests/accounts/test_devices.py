@@ -40,7 +40,8 @@ async def test_list_shows_each_login_and_the_current_one(env: Env) -> None:
     current = [d for d in listed if d["current"]]
     assert [d["user_agent"] for d in current] == ["Laptop/2.0"]
     for d in listed:
-        assert d["created_at"] and d["last_used"]
+        assert d["created_at"]
+        assert d["last_used"]
     assert phone["access_token"] not in str(listed)
 
 
@@ -53,7 +54,8 @@ async def test_refresh_moves_last_used(env: Env) -> None:
     fresh = await env.post("/auth/refresh", {"refresh_token": login["refresh_token"]})
     assert fresh.status_code == 200
     after = (await devices(env, fresh.json()["access_token"]))[0]["last_used"]
-    assert isinstance(before, float) and isinstance(after, float)
+    assert isinstance(before, float)
+    assert isinstance(after, float)
     assert after == pytest.approx(before + 120)
 
 
@@ -65,7 +67,9 @@ async def test_ending_a_device_ends_that_login_at_once(env: Env) -> None:
     laptop = await login_as(env, "Laptop/2.0")
     target = next(d for d in await devices(env, laptop["access_token"]) if not d["current"])
     env.client.cookies.clear()
-    gone = await env.client.delete(f"/auth/devices/{target['id']}", headers=bearer(laptop["access_token"]))
+    gone = await env.client.delete(
+        f"/auth/devices/{target['id']}", headers=bearer(laptop["access_token"])
+    )
     assert gone.status_code == 204
     assert (await env.client.get("/me", headers=bearer(phone["access_token"]))).status_code == 401
     refresh = await env.post("/auth/refresh", {"refresh_token": phone["refresh_token"]})
@@ -105,8 +109,13 @@ async def test_logout_and_logout_all_remove_device_records(env: Env) -> None:
     three = await login_as(env, "Three/1")
     out = await env.post("/auth/logout", headers=bearer(one["access_token"]))
     assert out.status_code == 204
-    assert {d["user_agent"] for d in await devices(env, two["access_token"])} == {"Two/1", "Three/1"}
-    assert (await env.post("/auth/logout-all", headers=bearer(two["access_token"]))).status_code == 204
+    assert {d["user_agent"] for d in await devices(env, two["access_token"])} == {
+        "Two/1",
+        "Three/1",
+    }
+    assert (
+        await env.post("/auth/logout-all", headers=bearer(two["access_token"]))
+    ).status_code == 204
     records = await env.container.credential_store().list_for_user(
         (await env.repo.get_by_username("alice")).id, "device"
     )
@@ -123,14 +132,17 @@ async def test_session_login_is_a_device_that_can_be_ended(
     await env.register()
     env.client.cookies.clear()
     answer = await env.client.post(
-        "/auth/login", json={"username": "alice", "password": PASSWORD}, headers={"User-Agent": "Browser/9"}
+        "/auth/login",
+        json={"username": "alice", "password": PASSWORD},
+        headers={"User-Agent": "Browser/9"},
     )
     assert answer.status_code == 200
     cookie = env.client.cookies.get("__Host-session")
     assert cookie
     listed = (await env.client.get("/auth/devices")).json()["devices"]
     session_rows = [d for d in listed if d["kind"] == "session"]
-    assert len(session_rows) == 1 and session_rows[0]["current"] is True
+    assert len(session_rows) == 1
+    assert session_rows[0]["current"] is True
     store = env.container.session_store()
     record = await env.container.credential_store().get("device", session_rows[0]["id"])
     sid = record.data["sid"]
@@ -138,7 +150,9 @@ async def test_session_login_is_a_device_that_can_be_ended(
     assert await store.load(sid) is not None
     other = await env.login()
     env.client.cookies.clear()
-    gone = await env.client.delete(f"/auth/devices/{session_rows[0]['id']}", headers=bearer(other["access_token"]))
+    gone = await env.client.delete(
+        f"/auth/devices/{session_rows[0]['id']}", headers=bearer(other["access_token"])
+    )
     assert gone.status_code == 204
     assert await store.load(sid) is None
     env.client.cookies.clear()

@@ -148,9 +148,13 @@ async def test_change_email_rechecks_password_and_unverifies(env: Env) -> None:
     old_link = await env.token_from_mail("alice@example.com", "verify")
     tokens = await env.login()
     auth = bearer(tokens["access_token"])
-    wrong = await env.post("/auth/email", {"email": "new@example.com", "password": "nope nope"}, headers=auth)
+    wrong = await env.post(
+        "/auth/email", {"email": "new@example.com", "password": "nope nope"}, headers=auth
+    )
     assert wrong.status_code == 403
-    moved = await env.post("/auth/email", {"email": "new@example.com", "password": PASSWORD}, headers=auth)
+    moved = await env.post(
+        "/auth/email", {"email": "new@example.com", "password": PASSWORD}, headers=auth
+    )
     assert moved.status_code == 200
     assert moved.json() == {"email": "new@example.com", "email_verified": False}
     stale = await env.post("/auth/verify-email/confirm", {"token": old_link})
@@ -158,7 +162,9 @@ async def test_change_email_rechecks_password_and_unverifies(env: Env) -> None:
     fresh = await env.token_from_mail("new@example.com", "verify")
     assert (await env.post("/auth/verify-email/confirm", {"token": fresh})).status_code == 200
     await env.register("bob", "bob@example.com")
-    taken = await env.post("/auth/email", {"email": "BOB@example.com", "password": PASSWORD}, headers=auth)
+    taken = await env.post(
+        "/auth/email", {"email": "BOB@example.com", "password": PASSWORD}, headers=auth
+    )
     assert taken.status_code == 409
 
 

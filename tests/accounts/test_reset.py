@@ -26,27 +26,35 @@ async def test_reset_flow_start_to_finish(env: Env) -> None:
     await env.register()
     tokens = await env.login()
     key = await env.post(
-        "/auth/api-keys", {"password": PASSWORD, "name": "ci"}, headers=bearer(tokens["access_token"])
+        "/auth/api-keys",
+        {"password": PASSWORD, "name": "ci"},
+        headers=bearer(tokens["access_token"]),
     )
     assert key.status_code == 201
     token = await reset_token(env)
     done = await env.post(CONFIRM, {"token": token, "new_password": NEW_PASSWORD})
     assert done.status_code == 200, done.text
     assert done.headers["cache-control"] == "no-store"
-    assert (await env.post("/auth/login", {"username": "alice", "password": PASSWORD})).status_code == 401
+    assert (
+        await env.post("/auth/login", {"username": "alice", "password": PASSWORD})
+    ).status_code == 401
     await env.login("alice", NEW_PASSWORD)
     env.client.cookies.clear()
     assert (await env.client.get("/me", headers=bearer(tokens["access_token"]))).status_code == 401
     refresh = await env.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]})
     assert refresh.status_code == 401
-    assert (await env.client.get("/me", headers={"X-API-Key": key.json()["key"]})).status_code == 401
+    assert (
+        await env.client.get("/me", headers={"X-API-Key": key.json()["key"]})
+    ).status_code == 401
     kinds = [e.kind for e in env.sink.events]
     assert EventKind.PASSWORD_RESET_REQUESTED in kinds
     assert EventKind.PASSWORD_RESET_SENT in kinds
     assert EventKind.PASSWORD_RESET in kinds
 
 
-async def test_mail_has_both_parts_and_the_configured_link(make_env: Callable[..., Awaitable[Env]]) -> None:
+async def test_mail_has_both_parts_and_the_configured_link(
+    make_env: Callable[..., Awaitable[Env]],
+) -> None:
     """The reset mail carries the link in text and HTML, under accounts.public_url."""
     env = await make_env(accounts={"public_url": "https://app.example"})
     await env.register()
@@ -74,7 +82,7 @@ async def _other_user(env: Env) -> str:
     """Bob's link, tampered to name alice: the signature breaks."""
     await env.register("bob", "bob@example.com")
     token = await reset_token(env, "bob@example.com")
-    payload, _, rest = token.partition(".")
+    _payload, _, _rest = token.partition(".")
     return _tamper_user(env, token)
 
 
@@ -117,7 +125,9 @@ async def _for_a_deleted_binding(env: Env) -> str:
     """A second link minted before the first was used: the first use changes the hash."""
     first = await reset_token(env)
     second = await reset_token(env)
-    assert (await env.post(CONFIRM, {"token": first, "new_password": NEW_PASSWORD})).status_code == 200
+    assert (
+        await env.post(CONFIRM, {"token": first, "new_password": NEW_PASSWORD})
+    ).status_code == 200
     return second
 
 
@@ -133,14 +143,19 @@ async def _for_a_deleted_binding(env: Env) -> str:
         pytest.param(_for_a_deleted_binding, id="older-link-after-reset-ASVS-6.4.1"),
     ],
 )
-async def test_bad_reset_tokens_are_refused(env: Env, attack: Callable[[Env], Awaitable[str]]) -> None:
+async def test_bad_reset_tokens_are_refused(
+    env: Env, attack: Callable[[Env], Awaitable[str]]
+) -> None:
     """Every bad reset token gets the same 400 and the password it would set never works."""
     alice = await env.register()
     env.repo._alice_id = alice["id"]
     token = await attack(env)
     answer = await env.post(CONFIRM, {"token": token, "new_password": "attacker chosen pw 9"})
     assert answer.status_code == 400
-    assert answer.json() == {"error": "bad_request", "detail": "The reset link is invalid or has expired."}
+    assert answer.json() == {
+        "error": "bad_request",
+        "detail": "The reset link is invalid or has expired.",
+    }
     bad = await env.post("/auth/login", {"username": "alice", "password": "attacker chosen pw 9"})
     assert bad.status_code == 401
 
@@ -194,12 +209,10 @@ async def test_reset_request_burst_is_throttled_per_address_alike(
     await env.register()
     results: dict[str, list[Any]] = {}
     for address in ("alice@example.com", "nobody@example.com"):
-        replies = await asyncio.gather(
-            *(env.post(REQUEST, {"email": address}) for _ in range(60))
-        )
+        replies = await asyncio.gather(*(env.post(REQUEST, {"email": address}) for _ in range(60)))
         results[address] = replies
         assert sorted(r.status_code for r in replies).count(202) == 3
-    refused = [[_shape(r) for r in rs if r.status_code == 429][0] for rs in results.values()]
+    refused = [next(_shape(r) for r in rs if r.status_code == 429) for rs in results.values()]
     assert refused[0] == refused[1]
     await env.drain()
     assert len([m for m in env.mail.to("alice@example.com") if m.kind == "reset"]) == 3
@@ -209,11 +222,17 @@ async def test_reset_requests_are_throttled_per_ip(make_env: Callable[..., Await
     """One IP spraying addresses is cut off at accounts.reset_per_ip; another IP is not."""
     env = await make_env(accounts={"reset_per_ip": [5, 3600]})
     codes = [
-        (await env.post(REQUEST, {"email": f"u{i}@example.com"}, headers={"X-Test-Peer": "10.0.0.1"})).status_code
+        (
+            await env.post(
+                REQUEST, {"email": f"u{i}@example.com"}, headers={"X-Test-Peer": "10.0.0.1"}
+            )
+        ).status_code
         for i in range(8)
     ]
     assert codes == [202] * 5 + [429] * 3
-    other = await env.post(REQUEST, {"email": "u0@example.com"}, headers={"X-Test-Peer": "10.0.0.2"})
+    other = await env.post(
+        REQUEST, {"email": "u0@example.com"}, headers={"X-Test-Peer": "10.0.0.2"}
+    )
     assert other.status_code == 202
 
 
@@ -222,7 +241,10 @@ async def test_fifty_parallel_confirms_with_one_token_have_one_winner(env: Env) 
     await env.register()
     token = await reset_token(env)
     replies = await asyncio.gather(
-        *(env.post(CONFIRM, {"token": token, "new_password": f"parallel choice {i:02d}"}) for i in range(50))
+        *(
+            env.post(CONFIRM, {"token": token, "new_password": f"parallel choice {i:02d}"})
+            for i in range(50)
+        )
     )
     codes = [r.status_code for r in replies]
     assert codes.count(200) == 1
@@ -258,7 +280,9 @@ async def test_reset_held_mid_flight_while_the_owner_changes_password(env: Env) 
     token = await reset_token(env)
     held = HeldHash(env.container.password_service(), "reset held password")
     env.container.password_service.override(providers.Object(held))
-    confirm = asyncio.create_task(env.post(CONFIRM, {"token": token, "new_password": "reset held password"}))
+    confirm = asyncio.create_task(
+        env.post(CONFIRM, {"token": token, "new_password": "reset held password"})
+    )
     await held.reached.wait()
     tokens = await env.login()
     changed = await env.post(
@@ -271,7 +295,9 @@ async def test_reset_held_mid_flight_while_the_owner_changes_password(env: Env) 
     answer = await confirm
     assert answer.status_code == 400
     env.client.cookies.clear()
-    assert (await env.client.get("/me", headers=bearer(changed.json()["access_token"]))).status_code == 200
+    assert (
+        await env.client.get("/me", headers=bearer(changed.json()["access_token"]))
+    ).status_code == 200
     await env.login("alice", "owner's own choice")
     bad = await env.post("/auth/login", {"username": "alice", "password": "reset held password"})
     assert bad.status_code == 401
@@ -282,7 +308,9 @@ async def test_weak_new_password_keeps_the_link(env: Env) -> None:
     await env.register()
     token = await reset_token(env)
     assert (await env.post(CONFIRM, {"token": token, "new_password": "short"})).status_code == 400
-    assert (await env.post(CONFIRM, {"token": token, "new_password": NEW_PASSWORD})).status_code == 200
+    assert (
+        await env.post(CONFIRM, {"token": token, "new_password": NEW_PASSWORD})
+    ).status_code == 200
 
 
 async def test_inactive_account_gets_no_mail(env: Env) -> None:

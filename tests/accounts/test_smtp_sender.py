@@ -74,7 +74,7 @@ class Inbox:
     messages: list[tuple[str, list[str], bytes, bool]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content, tls))
         return "250 OK"
@@ -163,20 +163,28 @@ async def test_starttls_login_and_both_parts(starttls_server: Server) -> None:
     assert parsed["From"] == "no-reply@app.example"
     assert parsed["To"] == "alice@example.com"
     assert parsed["Subject"] == "Reset your password"
-    assert parsed["Date"] and parsed["Message-ID"]
+    assert parsed["Date"]
+    assert parsed["Message-ID"]
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert parsed.get_content_type() == "multipart/alternative"
     plain = parsed.get_body(("plain",))
     rich = parsed.get_body(("html",))
-    assert plain is not None and "reset-password?token=abc" in plain.get_content()
-    assert rich is not None and 'href="https://app.example/reset-password?token=abc"' in rich.get_content()
+    assert plain is not None
+    assert "reset-password?token=abc" in plain.get_content()
+    assert rich is not None
+    assert 'href="https://app.example/reset-password?token=abc"' in rich.get_content()
 
 
 @pytest.mark.parametrize(
     "options",
     [
-        pytest.param({"starttls": False, "username": USER, "password": SECRET}, id="no-starttls-plaintext-auth-refused-RFC3207"),
-        pytest.param({"starttls": True, "username": USER, "password": "wrong"}, id="wrong-password-RFC4954-6"),
+        pytest.param(
+            {"starttls": False, "username": USER, "password": SECRET},
+            id="no-starttls-plaintext-auth-refused-RFC3207",
+        ),
+        pytest.param(
+            {"starttls": True, "username": USER, "password": "wrong"}, id="wrong-password-RFC4954-6"
+        ),
         pytest.param({"starttls": True}, id="no-login-when-required-RFC4954-6"),
     ],
 )
@@ -186,7 +194,11 @@ async def test_refused_deliveries_are_logged_with_the_address_redacted(
     """A delivery the server refuses fails; ``send_now`` logs it with a***@example.com,
     never the address or the link, and nothing is delivered."""
     sender = SmtpEmailSender(
-        "127.0.0.1", starttls_server.port, tls_context=starttls_server.client_tls, timeout=5, **options
+        "127.0.0.1",
+        starttls_server.port,
+        tls_context=starttls_server.client_tls,
+        timeout=5,
+        **options,
     )
 
     class Holder:
@@ -210,7 +222,9 @@ async def test_implicit_tls(tls_material: tuple[ssl.SSLContext, ssl.SSLContext])
     controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_tls)
     controller.start()
     try:
-        sender = SmtpEmailSender("127.0.0.1", port, starttls=False, use_tls=True, tls_context=client_tls)
+        sender = SmtpEmailSender(
+            "127.0.0.1", port, starttls=False, use_tls=True, tls_context=client_tls
+        )
         await sender.send(_message())
     finally:
         controller.stop()
