@@ -7,9 +7,10 @@
   record holds the session id server-side only, never in a response, so listing devices
   cannot hand out a session.
 
-Records are written at login (``AuthRoutes.issue_login``) and touched on refresh and on
-session use at most once per ``accounts.device_touch_interval`` (the touch time is kept
-in the session, so an ordinary request writes nothing). Records of logins that ended
+Records are written at login (``AuthRoutes.issue_login``), touched on refresh, and for a
+session by ``touch_session`` (the device routes call it) at most once per
+``accounts.device_touch_interval``: the touch time is kept in the session, so a request
+in between writes nothing. Records of logins that ended
 another way (family evicted past ``max_families_per_user``, session expired) are
 dropped when the list is read. Logout, logout-all, password change and reset delete them.
 """
