@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from nexios_auth_di.accounts.email import redact_address
-from nexios_auth_di.accounts.mailer import queue_mail
+from nexios_auth_di.accounts.mailer import queue_mail, reserve_reset
 from nexios_auth_di.accounts.tokens import invalid
 from nexios_auth_di.events import EventKind
+from nexios_auth_di.exceptions import Throttled
 from nexios_auth_di.routes.support import emit
 from nexios_auth_di.routes.users import email_key
 
@@ -37,6 +38,20 @@ async def send_verification(container: Any, record: Any, ip: str) -> bool:
         email=redact_address(record.email),
     )
     return True
+
+
+async def resend_on_login(container: Any, record: Any, ip: str) -> None:
+    """A fresh link for a login refused as unverified, within the verification mail
+    counters (per IP and per address): a right password repeated in a loop must not
+    become a mail cannon aimed at the account's inbox. Over the limit, no mail, same
+    answer."""
+    if not record.email:
+        return
+    try:
+        await reserve_reset(container, ip, email_key(record.email), kind="verify")
+    except Throttled:
+        return
+    await send_verification(container, record, ip)
 
 
 async def mark_verified(users: Any, user_id: str, address: str) -> None:

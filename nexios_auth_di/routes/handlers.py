@@ -204,7 +204,7 @@ class AuthRoutes:
             raise AuthenticationFailed(INVALID_LOGIN, reason=f"login_{why}")
         await throttle.succeeded(attempt)
         if c.settings().accounts.require_verified_email and not record.email_verified:
-            await verification.send_verification(c, record, ip)  # a fresh link
+            await verification.resend_on_login(c, record, ip)  # a fresh link
             await emit(c, EventKind.LOGIN_FAILED, record.id, ip, reason="email_not_verified")
             raise EmailNotVerified()  # only after the right password: tells a guesser nothing
         return await self.complete_login(request, response, record, generation, method="password")

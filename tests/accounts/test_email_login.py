@@ -174,3 +174,17 @@ async def test_expired_verification_link_is_refused(env: Env) -> None:
     token = await env.token_from_mail("alice@example.com", "verify")
     env.clock.advance(2 * 86400 + 1)
     assert (await env.post("/auth/verify-email/confirm", {"token": token})).status_code == 400
+
+
+async def test_unverified_login_loop_is_not_a_mail_cannon(
+    make_env: Callable[..., Awaitable[Env]],
+) -> None:
+    """Attack row (ASVS 2.4.1, resource abuse): a right password repeated while unverified
+    sends fresh links only within the per-address mail counter; every login gets 403."""
+    env = await make_env(accounts={"require_verified_email": True, "reset_per_address": [2, 3600]})
+    await env.register()
+    for _ in range(6):
+        answer = await env.post("/auth/login", {"username": "alice", "password": PASSWORD})
+        assert answer.status_code == 403
+    await env.drain()
+    assert len([m for m in env.mail.outbox if m.kind == "verify"]) == 1 + 2
