@@ -50,6 +50,7 @@ from nexios_auth_di.routes.bodies import (
     require_str,
     require_username,
 )
+from nexios_auth_di.routes.schemas import docs_for
 from nexios_auth_di.routes.support import (
     NO_STORE,
     SafeRoute,
@@ -63,7 +64,6 @@ from nexios_auth_di.routes.support import (
     subject_of,
     token_pair,
 )
-from nexios_auth_di.routes.schemas import docs_for
 from nexios_auth_di.routes.token_transport import (
     body_and_cookies,
     clearing_cookies,

@@ -144,16 +144,8 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {
         "summary": "OAuth2 token endpoint (password and refresh_token grants, form-encoded)",
         "request_model": TokenForm,
         "request_content_type": "application/x-www-form-urlencoded",
-        "responses": {
-            200: TokenPair,
-            400: OAuthError,
-            401: OAuthError,
-            413: Error,
-            415: Error,
-            429: Error,
-            503: Error,
-        },
-    },  # fmt: skip
+        "responses": {200: TokenPair, 400: OAuthError, **_errors(413, 415, 429, 503)},
+    },
     "logout": {
         "summary": "End this login (and the refresh token given)",
         "request_model": LogoutBody,
