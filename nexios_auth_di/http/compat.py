@@ -63,7 +63,12 @@ def all_routes(app: Any) -> list[Any]:
     pending = [app.router]
     while pending:
         router = pending.pop()
-        found.extend(getattr(router, "routes", ()))
+        for route in getattr(router, "routes", ()):
+            base = getattr(route, "_base_app", None)  # mount_router wraps a Router in a Group
+            if base is not None and hasattr(base, "routes"):
+                pending.append(base)
+            else:
+                found.append(route)
         pending.extend(getattr(router, "sub_routers", {}).values())
     return found
 

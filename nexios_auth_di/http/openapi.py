@@ -18,11 +18,26 @@ def document_security(app: Any, backends: list[Any]) -> None:
             name, scheme = described
             app.openapi_config.add_security_scheme(name, scheme)
             requirement.append({name: []})
+    token_urls = [u for r in all_routes(app) if (u := getattr(r, "oauth2_token_url", None))]
+    if token_urls and requirement:  # Swagger UI's Authorize logs in with a password
+        app.openapi_config.add_security_scheme(OAUTH2_SCHEME, password_flow(token_urls[0]))
+        requirement.append({OAUTH2_SCHEME: []})
     if not requirement:
         return
     for route in all_routes(app):
         if is_secured(route) and not getattr(route, "security", None):
             route.security = requirement
+
+
+OAUTH2_SCHEME = "oauth2Password"
+
+
+def password_flow(token_url: str) -> Any:
+    """The OAuth2 password-flow scheme whose token URL is our form-encoded token route."""
+    from nexios.openapi.models import OAuth2, OAuthFlowPassword, OAuthFlows
+
+    flow = OAuthFlowPassword(tokenUrl=token_url, scopes={})
+    return OAuth2(flows=OAuthFlows(password=flow), description="username and password")
 
 
 def is_secured(route: Any) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from nexios_auth_di.exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from nexios_auth_di.http.asgi import content_length, media_type
@@ -29,6 +30,7 @@ __all__ = [
     "optional_number",
     "optional_str",
     "optional_str_list",
+    "read_form",
     "read_json_object",
     "require_password",
     "require_str",
@@ -214,3 +216,35 @@ def optional_number(
             reason="out_of_range",
         )
     return float(value)
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 16
+
+
+async def read_form(request: Any, *, limit: int = DEFAULT_BODY_LIMIT) -> dict[str, str]:
+    """A bounded ``application/x-www-form-urlencoded`` body (the OAuth2 token endpoint,
+    RFC 6749 §4.3.2): strict UTF-8, at most ``MAX_FORM_FIELDS`` fields, none twice (§3.1).
+    Unknown fields are kept for the caller to ignore (§3.2)."""
+    if media_type(request.scope) != FORM_TYPE:
+        raise UnsupportedMediaType(f"Request body must be {FORM_TYPE}.")
+    raw = await _read_bounded(request, limit)
+    try:
+        text = raw.decode("ascii")  # percent-encoded: anything else is malformed
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=bool(text),
+            max_num_fields=MAX_FORM_FIELDS,
+            encoding="utf-8",
+            errors="strict",
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("Request body is not a valid form.", reason="bad_form") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            raise BadRequest(f"Field {name[:40]!r} appears twice.", reason="duplicate_field")
+        _check_encodable(name, value)
+        form[name] = value
+    return form

@@ -8,7 +8,7 @@ from typing import Any
 
 from nexios import Depend
 
-from nexios_auth_di.accounts.devices import current_device, end_device, live_devices, touch_session
+from nexios_auth_di.accounts import devices as records
 from nexios_auth_di.dependencies import current_user
 from nexios_auth_di.events import EventKind
 from nexios_auth_di.routes.support import NO_STORE, caller_ip, emit, refuse_api_key, subject_of
@@ -25,8 +25,8 @@ def routes(h: Any) -> list[tuple[str, str, Any]]:
     async def list_devices(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
         scope = request.scope
         refuse_api_key(scope)
-        await touch_session(c, scope)
-        current = current_device(c, scope)
+        await records.touch_session(c, scope)
+        current = records.current_device(c, scope)
         devices = [
             {
                 "id": r.credential_id,
@@ -39,16 +39,16 @@ def routes(h: Any) -> list[tuple[str, str, Any]]:
                 "method": r.data.get("method"),
                 "current": r.credential_id == current,
             }
-            for r in await live_devices(c, subject_of(user))
+            for r in await records.live_devices(c, subject_of(user))
         ]
         return response.json({"devices": devices}, headers=NO_STORE)
 
-    async def end_one(
+    async def end_device(
         request: Any, response: Any, device_id: str, user: Any = Depend(current_user)
     ) -> Any:
         refuse_api_key(request.scope)
         subject = subject_of(user)
-        ok = 0 < len(device_id) <= MAX_DEVICE_ID and await end_device(c, subject, device_id)
+        ok = 0 < len(device_id) <= MAX_DEVICE_ID and await records.end_device(c, subject, device_id)
         if not ok:
             return response.json(
                 {"error": "not_found", "detail": "No such device"}, status_code=404
@@ -59,5 +59,5 @@ def routes(h: Any) -> list[tuple[str, str, Any]]:
 
     return [
         ("/devices", "GET", list_devices),
-        ("/devices/{device_id}", "DELETE", end_one),
+        ("/devices/{device_id}", "DELETE", end_device),
     ]

@@ -52,6 +52,7 @@ from nexios_auth_di.routes.bodies import (
     require_str,
     require_username,
 )
+from nexios_auth_di.routes.schemas import docs_for
 from nexios_auth_di.routes.support import (
     NO_STORE,
     SafeRoute,
@@ -88,7 +89,7 @@ INVALID_LOGIN = "Invalid username or password."
 RouteRow = tuple[str, str, Any]
 #: Modules of this package, each with ``routes(h: AuthRoutes) -> list[RouteRow]``: one
 #: flow each (account lifecycle, MFA, OIDC, passkeys...), mounted after the core routes.
-FLOWS: tuple[str, ...] = ("accounts", "devices")
+FLOWS: tuple[str, ...] = ("oauth_token", "accounts", "devices")
 
 
 class AuthRoutes:
@@ -182,6 +183,13 @@ class AuthRoutes:
     async def login(self, request: Any, response: Any) -> Any:
         body = await self._body(request, set(CREDENTIALS))
         username, password = require_username(body), require_password(body, "password")
+        record, generation = await self.check_password(request, username, password)
+        return await self.complete_login(request, response, record, generation, method="password")
+
+    async def check_password(self, request: Any, username: str, password: str) -> Any:
+        """``(record, generation)`` for a right password, else ``AuthenticationFailed``:
+        throttled (reserved before argon2), audited, the same work for unknown users. The
+        one password check of every way to log in with a password (JSON, OAuth2 form)."""
         c = self.container
         ip = caller_ip(c, request.scope)
         throttle = c.login_throttle()
@@ -207,7 +215,12 @@ class AuthRoutes:
             await verification.resend_on_login(c, record, ip)  # a fresh link
             await emit(c, EventKind.LOGIN_FAILED, record.id, ip, reason="email_not_verified")
             raise EmailNotVerified()  # only after the right password: tells a guesser nothing
-        return await self.complete_login(request, response, record, generation, method="password")
+        return record, generation
+
+    async def second_factor_required(self, record: Any) -> bool:
+        """Whether ``record`` must pass a second factor before credentials are issued
+        (routes that cannot run that step, such as the OAuth2 form, refuse such users)."""
+        return False
 
     async def complete_login(
         self, request: Any, response: Any, record: Any, generation: float, *, method: str
@@ -501,6 +514,13 @@ def auth_router(
     for flow in FLOWS:  # each flow module adds its own routes (see FLOWS)
         table.extend(importlib.import_module(f"{__package__}.{flow}").routes(h))
     for path, method, handler in table:
+        docs = docs_for(handler.__name__)  # OpenAPI bodies (routes/schemas.py)
+        content_type = docs.pop("request_content_type", None)
         name = f"auth_{handler.__name__}"
-        router.add_route(SafeRoute(path, handler, methods=[method], name=name, tags=["auth"]))
+        route = SafeRoute(path, handler, methods=[method], name=name, tags=["auth"], **docs)
+        if content_type is not None:
+            route.request_content_type = content_type
+        if getattr(handler, "oauth2_password_flow", False):
+            route.oauth2_token_url = prefix + path  # http/openapi.py documents the flow
+        router.add_route(route)
     return router

@@ -1,0 +1,283 @@
+"""OpenAPI bodies of the ready-made routes, as the pydantic models Nexios documents.
+
+Documentation only: requests are still read by ``bodies.py`` (bounded, strict, unknown
+fields refused), and ``tests/routes/test_openapi_bodies.py`` keeps the two in step: every
+field documented here is accepted by its route, and every other field is refused.
+Limits (lengths, item counts) are the readers' own constants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nexios_auth_di.routes.bodies import MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS
+
+__all__ = ["ROUTE_DOCS", "docs_for"]
+
+MAX_TOKEN_CHARS = 8192
+Password = Field(min_length=1, max_length=MAX_PASSWORD_BYTES, description="at most 4 KiB UTF-8")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # documents that unknown fields are refused
+
+
+class Error(BaseModel):
+    """Every 4xx/5xx: a stable code and a public detail (never why a credential failed)."""
+
+    error: str = Field(json_schema_extra={"example": "authentication_failed"})
+    detail: str = Field(json_schema_extra={"example": "Authentication required"})
+
+
+class Credentials(_Strict):
+    username: str = Field(min_length=1, max_length=MAX_USERNAME_CHARS)
+    password: str = Password
+
+
+class Registered(BaseModel):
+    id: str
+    username: str
+
+
+class TokenPair(BaseModel):
+    """RFC 6749 §5.1. With ``jwt.transport: cookie`` the tokens travel in cookies only."""
+
+    access_token: str | None = None
+    refresh_token: str | None = None
+    token_type: str = "bearer"
+    expires_in: int | None = Field(default=None, description="access token lifetime, seconds")
+    csrf_token: str | None = Field(
+        default=None, description="session or cookie logins: send it in X-CSRF-Token"
+    )
+
+
+class RefreshBody(_Strict):
+    refresh_token: str | None = Field(
+        default=None,
+        max_length=MAX_TOKEN_CHARS,
+        description="required unless jwt.transport sends it in the refresh cookie",
+    )
+
+
+class LogoutBody(_Strict):
+    refresh_token: str | None = Field(default=None, max_length=MAX_TOKEN_CHARS)
+
+
+class LogoutAllBody(_Strict):
+    include_api_keys: bool = Field(default=False, description="revoke every API key too")
+
+
+class PasswordChange(_Strict):
+    current_password: str = Password
+    new_password: str = Password
+
+
+class APIKeyCreate(_Strict):
+    password: str = Password
+    name: str | None = Field(default=None, max_length=100)
+    scopes: list[str] = Field(default_factory=list, max_length=32)
+    ttl: float | None = Field(default=None, gt=0, description="seconds; at most api_key.max_ttl")
+
+
+class APIKeyView(BaseModel):
+    key_id: str
+    prefix: str
+    owner: str
+    name: str
+    scopes: list[str]
+    created_at: float
+    expires_at: float | None
+    revoked: bool
+    last_used: float | None
+
+
+class APIKeyCreated(APIKeyView):
+    key: str = Field(description="shown once; only its SHA-256 is stored")
+    id: str
+
+
+class APIKeyList(BaseModel):
+    keys: list[APIKeyView]
+
+
+class TokenForm(BaseModel):
+    """RFC 6749 §4.3.2, form-encoded: what Swagger UI's Authorize button sends."""
+
+    grant_type: str = Field(
+        json_schema_extra={"example": "password"}, description="password or refresh_token"
+    )
+    username: str | None = Field(default=None, max_length=MAX_USERNAME_CHARS)
+    password: str | None = Field(default=None, max_length=MAX_PASSWORD_BYTES)
+    refresh_token: str | None = Field(default=None, max_length=MAX_TOKEN_CHARS)
+    scope: str | None = None
+
+
+class Registration(Credentials):
+    email: str | None = Field(
+        default=None, max_length=254, description="optional; syntax-checked, stored normalised"
+    )
+
+
+class Account(BaseModel):
+    email: str | None = None
+    email_verified: bool = False
+
+
+class RegisteredWithEmail(Registered, Account):
+    pass
+
+
+class Accepted(BaseModel):
+    detail: str
+    email_verified: bool | None = None
+
+
+class TokenBody(_Strict):
+    token: str = Field(min_length=1, max_length=1024, description="from the mailed link")
+
+
+class ResetRequest(_Strict):
+    email: str = Field(min_length=1, max_length=254)
+
+
+class ResetConfirm(_Strict):
+    token: str = Field(min_length=1, max_length=1024, description="from the mailed link")
+    new_password: str = Password
+
+
+class EmailChange(_Strict):
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Password
+
+
+class Device(BaseModel):
+    id: str
+    kind: str = Field(description="token (a refresh family) or session")
+    created_at: float
+    last_used: float | None
+    expires_at: float | None
+    ip: str | None
+    user_agent: str | None
+    method: str | None
+    current: bool
+
+
+class DeviceList(BaseModel):
+    devices: list[Device]
+
+
+class Detail(BaseModel):
+    detail: str
+
+
+class NoBody(_Strict):
+    """No fields: send nothing, or ``{}``."""
+
+
+class OAuthError(BaseModel):
+    """RFC 6749 §5.2."""
+
+    error: str = Field(json_schema_extra={"example": "invalid_grant"})
+    error_description: str | None = None
+
+
+def _errors(*codes: int) -> dict[int, Any]:
+    return dict.fromkeys(codes, Error)
+
+
+_BODY_ERRORS = (400, 413, 415, 429, 503)
+_SIGNED_IN = (400, 401, 403, 413, 415, 503)
+
+#: per handler name: the ``Route`` keywords that document it
+ROUTE_DOCS: dict[str, dict[str, Any]] = {
+    "register": {
+        "summary": "Create an account",
+        "request_model": Registration,
+        "responses": {201: RegisteredWithEmail, 409: Error, **_errors(*_BODY_ERRORS)},
+    },
+    "login": {
+        "summary": "Log in with username and password",
+        "request_model": Credentials,
+        "responses": {200: TokenPair, 401: Error, **_errors(*_BODY_ERRORS)},
+    },
+    "token": {
+        "summary": "OAuth2 token endpoint (password and refresh_token grants, form-encoded)",
+        "request_model": TokenForm,
+        "request_content_type": "application/x-www-form-urlencoded",
+        "responses": {200: TokenPair, 400: OAuthError, **_errors(413, 415, 429, 503)},
+    },
+    "logout": {
+        "summary": "End this login (and the refresh token given)",
+        "request_model": LogoutBody,
+        "responses": {204: {"description": "logged out"}, **_errors(*_SIGNED_IN)},
+    },
+    "logout_all": {
+        "summary": "End every login of the caller",
+        "request_model": LogoutAllBody,
+        "responses": {204: {"description": "every login ended"}, **_errors(*_SIGNED_IN)},
+    },
+    "refresh": {
+        "summary": "Rotate a refresh token into a new pair",
+        "request_model": RefreshBody,
+        "responses": {200: TokenPair, 401: Error, 403: Error, **_errors(*_BODY_ERRORS)},
+    },
+    "change_password": {
+        "summary": "Change the password; every other login ends",
+        "request_model": PasswordChange,
+        "responses": {200: TokenPair, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    "list_keys": {
+        "summary": "The caller's API keys",
+        "responses": {200: APIKeyList, **_errors(401, 403, 503)},
+    },
+    "create_key": {
+        "summary": "Create an API key (asks for the password again)",
+        "request_model": APIKeyCreate,
+        "responses": {201: APIKeyCreated, 409: Error, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    "revoke_key": {
+        "summary": "Revoke one of the caller's API keys",
+        "responses": {204: {"description": "revoked"}, **_errors(401, 403, 404, 503)},
+    },
+    # account lifecycle (routes/accounts.py, routes/devices.py; docs/accounts.md)
+    "verify_email_request": {
+        "summary": "Mail a verification link to the caller's address",
+        "request_model": NoBody,
+        "responses": {202: Accepted, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    "verify_email_confirm": {
+        "summary": "Confirm an address with the mailed token",
+        "request_model": TokenBody,
+        "responses": {200: Account, **_errors(*_BODY_ERRORS)},
+    },
+    "password_reset_request": {
+        "summary": "Mail a reset link (always 202, whether or not the address exists)",
+        "request_model": ResetRequest,
+        "responses": {202: Detail, **_errors(*_BODY_ERRORS)},
+    },
+    "password_reset_confirm": {
+        "summary": "Set a new password with the mailed token; every login ends",
+        "request_model": ResetConfirm,
+        "responses": {200: Detail, **_errors(*_BODY_ERRORS)},
+    },
+    "change_email": {
+        "summary": "Change the address (asks for the password; the new one is unverified)",
+        "request_model": EmailChange,
+        "responses": {200: Account, 409: Error, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    "list_devices": {
+        "summary": "The caller's live logins (token families and sessions)",
+        "responses": {200: DeviceList, **_errors(401, 403, 503)},
+    },
+    "end_device": {
+        "summary": "End one of the caller's logins at once",
+        "responses": {204: {"description": "ended"}, **_errors(401, 403, 404, 503)},
+    },
+}
+
+
+def docs_for(name: str) -> dict[str, Any]:
+    """The documenting keywords of handler ``name`` (``{}`` when it has none)."""
+    return dict(ROUTE_DOCS.get(name, {}))
