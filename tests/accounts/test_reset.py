@@ -82,7 +82,6 @@ async def _other_user(env: Env) -> str:
     """Bob's link, tampered to name alice: the signature breaks."""
     await env.register("bob", "bob@example.com")
     token = await reset_token(env, "bob@example.com")
-    _payload, _, _rest = token.partition(".")
     return _tamper_user(env, token)
 
 
