@@ -75,6 +75,11 @@ class EventKind(enum.Enum):
     THROTTLED = "throttled"
     PASSWORD_CHANGED = "password_changed"
     REGISTERED = "registered"
+    MFA_ENROLLED = "mfa_enrolled"
+    MFA_DISABLED = "mfa_disabled"
+    MFA_CHALLENGE_FAILED = "mfa_challenge_failed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    REAUTHENTICATED = "reauthenticated"
 
 
 # Kinds an operator should notice: logged at WARNING by LoggingSink.
