@@ -39,8 +39,9 @@ async def store_codes(container: Any, user_id: str, codes: list[str]) -> None:
     await store.delete_for_user(user_id, KIND)
     now = container.clock()()
     for code in codes:
-        await store.add(CredentialRecord(KIND, code_id(container, user_id, code), user_id,
-                                         created_at=now))
+        await store.add(
+            CredentialRecord(KIND, code_id(container, user_id, code), user_id, created_at=now)
+        )
 
 
 async def spend(container: Any, user_id: str, code: str) -> bool:

@@ -31,8 +31,9 @@ class ReauthenticationRequired(AuthenticationFailed):
 
     def __init__(self, max_age: int) -> None:
         challenge = f'Bearer error="insufficient_user_authentication", max_age={max_age}'
-        super().__init__(headers={"WWW-Authenticate": challenge},
-                         reason="reauthentication_required")
+        super().__init__(
+            headers={"WWW-Authenticate": challenge}, reason="reauthentication_required"
+        )
 
     def body(self) -> dict[str, str]:
         return {**super().body(), "reason": "reauthentication_required"}

@@ -73,8 +73,9 @@ async def reserve_guess(container: Any, user_id: str, extra: str | None = None) 
     now = container.clock()()
     digest = hashlib.sha256(f"mfa-user\x00{user_id}".encode()).hexdigest()
     base = settings.throttle
-    rules = [Rule(f"nexios_auth_di/mfa/{digest}", limit, float(window), base.base_delay,
-                  base.max_delay)]
+    rules = [
+        Rule(f"nexios_auth_di/mfa/{digest}", limit, float(window), base.base_delay, base.max_delay)
+    ]
     if extra is not None:
         tries = settings.mfa.tries_per_token
         rules.append(Rule(f"nexios_auth_di/mfa-token/{extra}", tries, float(window)))

@@ -199,7 +199,8 @@ class AuthRoutes:
 
     async def second_factor_required(self, record: Any) -> bool:
         """Whether ``record`` must pass a second factor before credentials are issued
-        (routes that cannot run that step, such as the OAuth2 form, refuse such users): enrolled in TOTP (``mfa/totp.py``)."""
+        (routes that cannot run that step, such as the OAuth2 form, refuse such users):
+        enrolled in TOTP (``mfa/totp.py``)."""
         from nexios_auth_di.mfa.totp import enrolled
 
         return await enrolled(self.container, record.id) is not None

@@ -14,7 +14,13 @@ from nexios_auth_di.mfa import tokens as mfa_tokens
 from nexios_auth_di.mfa.stepup import FRESH_KEY, fresh_required
 from nexios_auth_di.routes.bodies import require_password, require_str
 from nexios_auth_di.routes.support import (
-    NO_STORE, bearer_token, caller_ip, emit, refuse_api_key, sessions_active, subject_of,
+    NO_STORE,
+    bearer_token,
+    caller_ip,
+    emit,
+    refuse_api_key,
+    sessions_active,
+    subject_of,
 )
 from nexios_auth_di.stores.protocols import CredentialRecord
 
@@ -24,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["routes", "second_factor"]
 
 PENDING = "totp_pending:"
+#: disabling MFA needs a login proved within ``mfa.fresh_max_age``
+FRESH = fresh_required()
 
 
 async def _account(h: AuthRoutes, user: Any, request: Any) -> Any:
@@ -51,8 +59,9 @@ async def verify_factor(h: AuthRoutes, user_id: str, code: str, token_key: str |
     raise AuthenticationFailed("Invalid code.", reason="mfa_bad_code")
 
 
-async def second_factor(h: AuthRoutes, request: Any, response: Any, record: Any,
-                        generation: float, method: str) -> Any:
+async def second_factor(
+    h: AuthRoutes, request: Any, response: Any, record: Any, generation: float, method: str
+) -> Any:
     """The step ``complete_login`` runs for an enrolled user: an ``mfa_token``, no credential."""
     token = await mfa_tokens.issue(h.container, record.id, generation, method)
     return response.json({"mfa_required": True, "mfa_token": token}, headers=NO_STORE)
@@ -72,10 +81,13 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         uri = totp.totp_for(c, secret).provisioning_uri(name=record.username)
         sealed = totp.seal(c, secret, record.id)
         await c.one_time_store().put(PENDING + record.id, {"secret": sealed}, 600.0)
-        return response.json({"secret": secret, "otpauth_uri": uri, "qr_svg": totp.qr_svg(uri)},
-                             headers=NO_STORE)
+        return response.json(
+            {"secret": secret, "otpauth_uri": uri, "qr_svg": totp.qr_svg(uri)}, headers=NO_STORE
+        )
 
-    async def mfa_totp_confirm(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
+    async def mfa_totp_confirm(
+        request: Any, response: Any, user: Any = Depend(current_user)
+    ) -> Any:
         record = await _account(h, user, request)
         code = require_str(await h._body(request, {"code"}), "code", max_chars=32)
         pending = await c.one_time_store().take(PENDING + record.id)
@@ -87,8 +99,11 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             await c.one_time_store().put(PENDING + record.id, pending, 600.0)
             raise AuthenticationFailed("Invalid code.", reason="mfa_bad_code")
         now = c.clock()()
-        added = await c.credential_store().add(CredentialRecord(
-            "totp", record.id, record.id, {"secret": pending["secret"]}, created_at=now))
+        added = await c.credential_store().add(
+            CredentialRecord(
+                "totp", record.id, record.id, {"secret": pending["secret"]}, created_at=now
+            )
+        )
         if not added:
             raise Conflict("Two-factor is already on.", reason="mfa_enrolled")
         codes = recovery.new_codes(c.settings().mfa.recovery_codes)
@@ -96,9 +111,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         await emit(c, EventKind.MFA_ENROLLED, record.id, caller_ip(c, request.scope))
         return response.json({"recovery_codes": codes}, headers=NO_STORE)
 
-    async def mfa_totp_disable(
-        request: Any, response: Any, user: Any = Depend(fresh_required())
-    ) -> Any:
+    async def mfa_totp_disable(request: Any, response: Any, user: Any = Depend(FRESH)) -> Any:
         record = await _account(h, user, request)
         body = await h._body(request, {"password", "code"})
         ip = caller_ip(c, request.scope)
@@ -135,8 +148,9 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         record = await c.user_repository().get_by_id(user_id)
         if record is None or not record.is_active:
             raise AuthenticationFailed(reason="mfa_unknown_user")
-        return await h.issue_login(request, response, record, float(state["gen"]),
-                                   method=f"{state['method']}+{kind}")
+        return await h.issue_login(
+            request, response, record, float(state["gen"]), method=f"{state['method']}+{kind}"
+        )
 
     async def reauthenticate(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
         record = await _account(h, user, request)
@@ -151,10 +165,14 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             claims = await tokens.verify(bearer_token(c, scope) or "", "access")
             login = {k: claims[k] for k in ("fam", "gen") if k in claims}
             end = float(claims["exp"]) if "fam" not in claims else None
-            access = tokens._mint(record.id, "access", tokens.access_ttl,
-                                  {**login, "auth_time": now}, end)
-            payload = {"access_token": access, "token_type": "bearer",
-                       "expires_in": int(tokens.access_ttl)}
+            access = tokens._mint(
+                record.id, "access", tokens.access_ttl, {**login, "auth_time": now}, end
+            )
+            payload = {
+                "access_token": access,
+                "token_type": "bearer",
+                "expires_in": int(tokens.access_ttl),
+            }
         elif sessions_active(scope):
             scope["session"][FRESH_KEY] = now
         await emit(c, EventKind.REAUTHENTICATED, record.id, ip)

@@ -14,12 +14,12 @@ from nexios.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "routes"))
 
-from route_helpers import Env, build_app  # noqa: E402
-from support.clock import FakeClock  # noqa: E402
+from route_helpers import Env, build_app
+from support.clock import FakeClock
 
-from nexios_auth_di.events import MemorySink  # noqa: E402
-from nexios_auth_di.testing import make_test_container  # noqa: E402
-from nexios_auth_di.users import SqliteUserRepository, user_loader_for  # noqa: E402
+from nexios_auth_di.events import MemorySink
+from nexios_auth_di.testing import make_test_container
+from nexios_auth_di.users import SqliteUserRepository, user_loader_for
 
 START = 1_700_000_000.0
 

@@ -15,8 +15,9 @@ from support.clock import FakeClock
 
 
 def _enroll(env: Env, token: str) -> tuple[str, list[str]]:
-    setup = env.client.post("/auth/mfa/totp/setup", json={"password": PASSWORD},
-                            headers=bearer(token))
+    setup = env.client.post(
+        "/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=bearer(token)
+    )
     assert setup.status_code == 200, setup.text
     secret = setup.json()["secret"]
     assert setup.json()["otpauth_uri"].startswith("otpauth://totp/")
@@ -43,7 +44,8 @@ def _first(env: Env) -> str:
     r = env.client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["mfa_required"] is True and "access_token" not in body
+    assert body["mfa_required"] is True
+    assert "access_token" not in body
     assert "set-cookie" not in r.headers
     return str(body["mfa_token"])
 
@@ -51,10 +53,12 @@ def _first(env: Env) -> str:
 def test_enroll_then_login_with_code(mfa_env: Any) -> None:
     """An enrolled login needs the code; the code then yields a working access token."""
     env, clock, secret, codes = mfa_env
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     token = _first(env)
-    r = env.client.post("/auth/login/mfa",
-                        json={"mfa_token": token, "code": pyotp.TOTP(secret).at(clock())})
+    r = env.client.post(
+        "/auth/login/mfa", json={"mfa_token": token, "code": pyotp.TOTP(secret).at(clock())}
+    )
     assert r.status_code == 200, r.text
     assert env.me(**bearer(r.json()["access_token"])).status_code == 200
 
@@ -75,17 +79,26 @@ def test_mfa_login_other_modes(make_env: Callable[..., Env], clock: FakeClock, m
     clock.advance(60)
     fresh = env.browser()
     first = fresh.post("/auth/login", json={"username": "alice", "password": PASSWORD})
-    assert first.json()["mfa_required"] is True and fresh.cookie is None
-    done = fresh.post("/auth/login/mfa", json={"mfa_token": first.json()["mfa_token"],
-                                               "code": pyotp.TOTP(secret).at(clock())})
+    assert first.json()["mfa_required"] is True
+    assert fresh.cookie is None
+    done = fresh.post(
+        "/auth/login/mfa",
+        json={"mfa_token": first.json()["mfa_token"], "code": pyotp.TOTP(secret).at(clock())},
+    )
     assert done.status_code == 200, done.text
-    assert fresh.cookie is not None and client is env.client
+    assert fresh.cookie is not None
+    assert client is env.client
 
 
 def _post(app: Any, body: dict[str, Any]) -> Any:
     data = json.dumps(body).encode()
-    return call(app, "POST", "/auth/login/mfa",
-                [(b"content-type", b"application/json"), (b"host", b"testserver")], data)
+    return call(
+        app,
+        "POST",
+        "/auth/login/mfa",
+        [(b"content-type", b"application/json"), (b"host", b"testserver")],
+        data,
+    )
 
 
 def _code(secret: str, clock: FakeClock, steps: int) -> str:
@@ -112,14 +125,22 @@ def test_second_factor_attacks(mfa_env: Any, attack: str) -> None:
     post = env.client.post
     if attack == "replayed_code":
         code = _code(secret, clock, 0)
-        assert post("/auth/login/mfa", json={"mfa_token": _first(env), "code": code}).status_code == 200
+        assert (
+            post("/auth/login/mfa", json={"mfa_token": _first(env), "code": code}).status_code
+            == 200
+        )
         r = post("/auth/login/mfa", json={"mfa_token": _first(env), "code": code})
     elif attack in ("window_minus_2", "window_plus_2"):
         code = _code(secret, clock, -2 if attack == "window_minus_2" else 2)
         r = post("/auth/login/mfa", json={"mfa_token": _first(env), "code": code})
     elif attack == "token_twice":
         token = _first(env)
-        assert post("/auth/login/mfa", json={"mfa_token": token, "code": _code(secret, clock, 0)}).status_code == 200
+        assert (
+            post(
+                "/auth/login/mfa", json={"mfa_token": token, "code": _code(secret, clock, 0)}
+            ).status_code
+            == 200
+        )
         clock.advance(30)
         r = post("/auth/login/mfa", json={"mfa_token": token, "code": _code(secret, clock, 0)})
     elif attack == "token_expired":
@@ -133,14 +154,19 @@ def test_second_factor_attacks(mfa_env: Any, attack: str) -> None:
         clock.advance(30)
         other = _first(env)
         full = post("/auth/login/mfa", json={"mfa_token": other, "code": _code(secret, clock, 0)})
-        changed = post("/auth/password", json={"current_password": PASSWORD,
-                                                "new_password": "another long passphrase"},
-                       headers=bearer(full.json()["access_token"]))
+        changed = post(
+            "/auth/password",
+            json={"current_password": PASSWORD, "new_password": "another long passphrase"},
+            headers=bearer(full.json()["access_token"]),
+        )
         assert changed.status_code == 200, changed.text
         clock.advance(30)
         r = post("/auth/login/mfa", json={"mfa_token": token, "code": _code(secret, clock, 0)})
     elif attack == "recovery_twice":
-        assert post("/auth/login/mfa", json={"mfa_token": _first(env), "code": codes[0]}).status_code == 200
+        assert (
+            post("/auth/login/mfa", json={"mfa_token": _first(env), "code": codes[0]}).status_code
+            == 200
+        )
         r = post("/auth/login/mfa", json={"mfa_token": _first(env), "code": codes[0]})
     else:
         r = post("/auth/login/mfa", json={"mfa_token": _first(env), "code": ["x"]})
@@ -177,26 +203,30 @@ def test_recovery_code_burst_one_winner(mfa_env: Any) -> None:
         return [r.status for r in await asyncio.gather(*calls)]
 
     statuses = asyncio.run(burst())
-    assert statuses.count(200) == 1 and 500 not in statuses
+    assert statuses.count(200) == 1
+    assert 500 not in statuses
 
 
 def test_disable_needs_fresh_login_then_reauthenticate(mfa_env: Any) -> None:
     """A stale login gets 401 reauthentication_required; /reauthenticate makes it fresh."""
     env, clock, secret, _ = mfa_env
-    done = env.client.post("/auth/login/mfa",
-                           json={"mfa_token": _first(env), "code": _code(secret, clock, 0)})
+    done = env.client.post(
+        "/auth/login/mfa", json={"mfa_token": _first(env), "code": _code(secret, clock, 0)}
+    )
     access = done.json()["access_token"]
     clock.advance(400)
     body = {"password": PASSWORD, "code": _code(secret, clock, 0)}
     stale = env.client.post("/auth/mfa/totp/disable", json=body, headers=bearer(access))
-    assert stale.status_code == 401 and stale.json()["reason"] == "reauthentication_required"
+    assert stale.status_code == 401
+    assert stale.json()["reason"] == "reauthentication_required"
     assert "insufficient_user_authentication" in stale.headers["www-authenticate"]
     again = env.client.post("/auth/reauthenticate", json=body, headers=bearer(access))
     assert again.status_code == 200, again.text
     clock.advance(30)
     body["code"] = _code(secret, clock, 0)
-    off = env.client.post("/auth/mfa/totp/disable", json=body,
-                          headers=bearer(again.json()["access_token"]))
+    off = env.client.post(
+        "/auth/mfa/totp/disable", json=body, headers=bearer(again.json()["access_token"])
+    )
     assert off.status_code == 204, off.text
     plain = env.client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
     assert "access_token" in plain.json()
@@ -207,5 +237,31 @@ def test_setup_without_password_and_no_secret_in_events(mfa_env: Any) -> None:
     env, _, secret, codes = mfa_env
     r = env.client.post("/auth/mfa/totp/setup", json={})
     assert r.status_code in (400, 401)
-    text = repr([e for e in env.sink.events])
-    assert secret not in text and not any(c in text for c in codes)
+    text = repr(list(env.sink.events))
+    assert secret not in text
+    assert not any(c in text for c in codes)
+
+
+@pytest.mark.parametrize("owner_action", ["logout-all", "password"])
+def test_login_mfa_held_mid_flight_gives_no_live_credential(mfa_env: Any, owner_action: str) -> None:
+    """An /auth/login/mfa whose first factor predates a logout-all or password change
+    issues nothing that works (the mfa_token is bound to the generation read before)."""
+    env, clock, secret, _ = mfa_env
+    held = _first(env)  # first factor done; the second is "in flight"
+    clock.advance(30)
+    other = env.client.post(
+        "/auth/login/mfa", json={"mfa_token": _first(env), "code": _code(secret, clock, 0)}
+    )
+    access = other.json()["access_token"]
+    if owner_action == "logout-all":
+        done = env.client.post("/auth/logout-all", headers=bearer(access))
+    else:
+        body = {"current_password": PASSWORD, "new_password": "another long passphrase"}
+        done = env.client.post("/auth/password", json=body, headers=bearer(access))
+    assert done.status_code in (200, 204), done.text
+    clock.advance(30)
+    late = env.client.post(
+        "/auth/login/mfa", json={"mfa_token": held, "code": _code(secret, clock, 0)}
+    )
+    assert late.status_code == 401
+    assert "access_token" not in late.text
