@@ -243,7 +243,9 @@ def test_setup_without_password_and_no_secret_in_events(mfa_env: Any) -> None:
 
 
 @pytest.mark.parametrize("owner_action", ["logout-all", "password"])
-def test_login_mfa_held_mid_flight_gives_no_live_credential(mfa_env: Any, owner_action: str) -> None:
+def test_login_mfa_held_mid_flight_gives_no_live_credential(
+    mfa_env: Any, owner_action: str
+) -> None:
     """An /auth/login/mfa whose first factor predates a logout-all or password change
     issues nothing that works (the mfa_token is bound to the generation read before)."""
     env, clock, secret, _ = mfa_env
