@@ -267,3 +267,36 @@ def test_login_mfa_held_mid_flight_gives_no_live_credential(
     )
     assert late.status_code == 401
     assert "access_token" not in late.text
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        pytest.param("/auth/login/mfa", b"{", id="truncated-json-ASVS-1.5.1"),
+        pytest.param(
+            "/auth/login/mfa", b'{"mfa_token": 1, "code": 2}', id="wrong-types-ASVS-1.5.1"
+        ),
+        pytest.param(
+            "/auth/login/mfa", b'{"mfa_token": "x", "code": "1", "z": 1}', id="unknown-field"
+        ),
+        pytest.param(
+            "/auth/login/mfa",
+            b'{"mfa_token": "' + b"a" * 500 + b'", "code": "1"}',
+            id="oversized-token",
+        ),
+        pytest.param("/auth/mfa/totp/confirm", b'{"code": null}', id="confirm-null-code"),
+        pytest.param("/auth/mfa/totp/setup", b"[]", id="setup-array-body"),
+        pytest.param("/auth/reauthenticate", b'{"password": ""}', id="reauth-empty-password"),
+    ],
+)
+def test_malformed_bodies_never_500(mfa_env: Any, path: str, raw: bytes) -> None:
+    """Malformed MFA bodies get a 4xx JSON error, never a 500 or a credential."""
+    env = mfa_env[0]
+    access = env.client.post(
+        "/auth/login/mfa",
+        json={"mfa_token": _first(env), "code": mfa_env[3][2]},
+    ).json()["access_token"]
+    headers = {"content-type": "application/json", **bearer(access)}
+    r = env.client.post(path, content=raw, headers=headers)
+    assert 400 <= r.status_code < 500, r.text
+    assert "access_token" not in r.text
