@@ -200,10 +200,8 @@ class AuthRoutes:
     async def second_factor_required(self, record: Any) -> bool:
         """Whether ``record`` must pass a second factor before credentials are issued
         (routes that cannot run that step, such as the OAuth2 form, refuse such users):
-        enrolled in TOTP (``mfa/totp.py``)."""
-        from nexios_auth_di.mfa.totp import enrolled
-
-        return await enrolled(self.container, record.id) is not None
+        enrolled in TOTP (``mfa/totp.py``). No pyotp import: works without the extra."""
+        return await self.container.credential_store().get("totp", record.id) is not None
 
     async def complete_login(
         self,
