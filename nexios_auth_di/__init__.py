@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "APIKeyBackend": "backends.apikey",
     # resolving the caller
     "current_user": "dependencies",
+    "fresh_required": "mfa.stepup",
     "optional_user": "dependencies",
     "auth_type": "dependencies",
     "websocket_user": "dependencies",
@@ -181,6 +182,7 @@ __all__ = [
     "document",
     "end_other_sessions",
     "ensure_still_valid",
+    "fresh_required",
     "inject",
     "install",
     "login",
@@ -265,6 +267,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from nexios_auth_di.http.middleware import AuthenticationMiddleware
     from nexios_auth_di.http.throttling import LoginThrottle, RateLimitMiddleware
     from nexios_auth_di.install import document, install
+    from nexios_auth_di.mfa.stepup import fresh_required
     from nexios_auth_di.passwords.profiles import Argon2Profile
     from nexios_auth_di.passwords.service import PasswordService
     from nexios_auth_di.policies import (

@@ -200,6 +200,22 @@ class EmailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MFASettings:
+    """TOTP, recovery codes, the mfa_token and step-up freshness (docs/mfa.md)."""
+
+    issuer: str = "nexios_auth_di"
+    digits: int = 6
+    period: int = 30
+    valid_window: int = 1  # steps either side accepted (RFC 6238 5.2)
+    mfa_token_ttl: int = 300
+    tries_per_token: int = 5  # then the mfa_token dies
+    codes_per_user: tuple[int, int] = (5, 300)  # code guesses per user, backoff past it
+    recovery_codes: int = 10
+    fresh_max_age: int = 300
+    secret_key: str | None = None  # None: derived from jwt/session secret_key
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable, with its default. Build with ``Settings.load(mapping)``."""
 
@@ -216,6 +232,7 @@ class Settings:
     usernames: UsernameSettings = field(default_factory=UsernameSettings)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    mfa: MFASettings = field(default_factory=MFASettings)
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> Settings:

@@ -83,6 +83,11 @@ class EventKind(enum.Enum):
     PASSWORD_RESET = "password_reset"
     PASSWORD_RESET_FAILED = "password_reset_failed"
     DEVICE_ENDED = "device_ended"
+    MFA_ENROLLED = "mfa_enrolled"
+    MFA_DISABLED = "mfa_disabled"
+    MFA_CHALLENGE_FAILED = "mfa_challenge_failed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    REAUTHENTICATED = "reauthenticated"
 
 
 # Kinds an operator should notice: logged at WARNING by LoggingSink.

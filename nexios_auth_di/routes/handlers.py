@@ -89,7 +89,7 @@ INVALID_LOGIN = "Invalid username or password."
 RouteRow = tuple[str, str, Any]
 #: Modules of this package, each with ``routes(h: AuthRoutes) -> list[RouteRow]``: one
 #: flow each (account lifecycle, MFA, OIDC, passkeys...), mounted after the core routes.
-FLOWS: tuple[str, ...] = ("oauth_token", "accounts", "devices")
+FLOWS: tuple[str, ...] = ("oauth_token", "accounts", "devices", "mfa")
 
 
 class AuthRoutes:
@@ -219,15 +219,28 @@ class AuthRoutes:
 
     async def second_factor_required(self, record: Any) -> bool:
         """Whether ``record`` must pass a second factor before credentials are issued
-        (routes that cannot run that step, such as the OAuth2 form, refuse such users)."""
-        return False
+        (routes that cannot run that step, such as the OAuth2 form, refuse such users):
+        enrolled in TOTP (``mfa/totp.py``). No pyotp import: works without the extra."""
+        return await self.container.credential_store().get("totp", record.id) is not None
 
     async def complete_login(
-        self, request: Any, response: Any, record: Any, generation: float, *, method: str
+        self,
+        request: Any,
+        response: Any,
+        record: Any,
+        generation: float,
+        *,
+        method: str,
+        skip_second_factor: bool = False,
     ) -> Any:
         """Every way in (password, OIDC, passkey) ends here once its first factor passed:
-        the place for a second-factor step, then ``issue_login``. ``generation`` is the
-        user's credential generation read *before* the first factor was checked."""
+        an enrolled user gets an ``mfa_token`` instead of credentials (``routes/mfa.py``)
+        unless ``skip_second_factor`` (a user-verified passkey is two factors already).
+        ``generation`` is the user's credential generation read before the first factor."""
+        if not skip_second_factor and await self.second_factor_required(record):
+            from nexios_auth_di.routes.mfa import second_factor
+
+            return await second_factor(self, request, response, record, generation, method)
         return await self.issue_login(request, response, record, generation, method=method)
 
     async def issue_login(

@@ -183,6 +183,34 @@ class OAuthError(BaseModel):
     error_description: str | None = None
 
 
+class PasswordBody(_Strict):
+    password: str = Password
+
+
+class CodeBody(_Strict):
+    code: str = Field(min_length=1, max_length=32, description="TOTP or recovery code")
+
+
+class PasswordCode(_Strict):
+    password: str = Password
+    code: str | None = Field(None, min_length=1, max_length=32, description="when enrolled")
+
+
+class MFALogin(_Strict):
+    mfa_token: str = Field(min_length=1, max_length=128)
+    code: str = Field(min_length=1, max_length=32, description="TOTP or recovery code")
+
+
+class TOTPSetup(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str]
+
+
 def _errors(*codes: int) -> dict[int, Any]:
     return dict.fromkeys(codes, Error)
 
@@ -274,6 +302,31 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {
     "end_device": {
         "summary": "End one of the caller's logins at once",
         "responses": {204: {"description": "ended"}, **_errors(401, 403, 404, 503)},
+    },
+    "mfa_totp_setup": {
+        "summary": "Start TOTP enrollment (asks for the password again)",
+        "request_model": PasswordBody,
+        "responses": {200: TOTPSetup, 409: Error, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    "mfa_totp_confirm": {
+        "summary": "Confirm TOTP with a first code; answers the recovery codes once",
+        "request_model": CodeBody,
+        "responses": {200: RecoveryCodes, 409: Error, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    "mfa_totp_disable": {
+        "summary": "Turn TOTP off (fresh login, password and code)",
+        "request_model": PasswordCode,
+        "responses": {204: {"description": "disabled"}, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    "login_mfa": {
+        "summary": "Finish a login with the mfa_token and a TOTP or recovery code",
+        "request_model": MFALogin,
+        "responses": {200: TokenPair, 401: Error, **_errors(*_BODY_ERRORS)},
+    },
+    "reauthenticate": {
+        "summary": "Make the current login fresh (password, and code when enrolled)",
+        "request_model": PasswordCode,
+        "responses": {200: TokenPair, 429: Error, **_errors(*_SIGNED_IN)},
     },
 }
 
