@@ -177,8 +177,8 @@ async def finish_registration(
     checks: type, challenge, origin, RP id hash, UP, UV when required, algorithm."""
     credential_id, response = check_shape(credential, ("clientDataJSON", "attestationObject"))
     state = await c.one_time_store().take(REGISTER + challenge_id)
-    if state is None or state.get("user") != user_id:
-        raise AuthenticationFailed("Challenge expired or used.", reason="passkey_challenge")
+    if state is None or state.get("user") != user_id:  # signed in: 400, not a logout
+        raise BadRequest("Challenge expired or used.", reason="passkey_challenge")
     keys, rp_id, origins = _settings(c)
     try:
         verified = verify_registration_response(
@@ -189,7 +189,10 @@ async def finish_registration(
             require_user_verification=keys.user_verification == "required",
         )
     except Exception as exc:  # the library's errors and its parsers' (CBOR, struct...)
-        raise _refused(exc, "passkey_registration_invalid") from None
+        logger.info("passkey registration refused: %s", exc)
+        raise BadRequest(
+            "Passkey could not be verified.", reason="passkey_registration_invalid"
+        ) from None
     transports = response.get("transports")
     data = {
         "public_key": bytes_to_base64url(verified.credential_public_key),
