@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from dependency_injector import providers
 from nexios.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "routes"))
 
-from route_helpers import Env, build_app
+from route_helpers import PASSWORD, Env, bearer, build_app
 from support.clock import FakeClock
 
 from nexios_auth_di.events import MemorySink
@@ -51,3 +52,29 @@ def make_env(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Env]]:
     yield make
     for client in opened:
         client.__exit__(None, None, None)
+
+
+def _enroll(env: Env, token: str) -> tuple[str, list[str]]:
+    setup = env.client.post(
+        "/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=bearer(token)
+    )
+    assert setup.status_code == 200, setup.text
+    secret = setup.json()["secret"]
+    assert setup.json()["otpauth_uri"].startswith("otpauth://totp/")
+    assert "<svg" in setup.json()["qr_svg"]
+    code = pyotp.TOTP(secret).at(env.container.clock()())
+    done = env.client.post("/auth/mfa/totp/confirm", json={"code": code}, headers=bearer(token))
+    assert done.status_code == 200, done.text
+    return secret, done.json()["recovery_codes"]
+
+
+@pytest.fixture
+def mfa_env(
+    make_env: Callable[..., Env], clock: FakeClock
+) -> tuple[Env, FakeClock, str, list[str]]:
+    """Tokens mode, a fake clock, alice enrolled: (env, clock, secret, recovery codes)."""
+    env = make_env("tokens")
+    env.register()
+    secret, codes = _enroll(env, env.login()["access_token"])
+    clock.advance(60)  # the enrollment step is spent
+    return env, clock, secret, codes
