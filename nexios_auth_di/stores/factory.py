@@ -110,8 +110,9 @@ def _cached(
 def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time.time) -> StoreSet:
     """Stores for ``config["stores"]`` (``memory`` when unset).
 
-    Keys: ``sqlite_path`` (sqlite), ``redis_url``, ``namespace`` (default ``nxauth``) and
-    ``redis_socket_timeout`` (seconds, default 0.5) for redis; ``revocation_cache`` (bool,
+    Keys: ``sqlite_path`` (sqlite), ``redis_url``, ``namespace`` (default ``nxauth``),
+    ``redis_socket_timeout`` (seconds, default 0.5) and ``redis_cluster`` (bool; a
+    ``redis+cluster://`` URL implies it) for redis; ``revocation_cache`` (bool,
     redis only) and ``revocation_max_staleness`` (seconds, default 1) opt in to the
     per-worker revocation view of ``revocation_cache.py``.
     """
@@ -152,7 +153,10 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
         except (TypeError, ValueError) as exc:
             raise ConfigurationError('"redis_socket_timeout" must be a number of seconds') from exc
         redis = _import("redis", "redis")
-        db = redis.RedisDatabase(url, namespace=str(namespace), socket_timeout=timeout, clock=clock)
+        cluster = _flag(config.get("redis_cluster"))
+        db = redis.RedisDatabase(
+            url, namespace=str(namespace), socket_timeout=timeout, clock=clock, cluster=cluster
+        )
         revocations, closer = redis.RedisRevocationStore(db), db.close
         if _flag(config.get("revocation_cache")):
             revocations, closer = _cached(revocations, db, config)

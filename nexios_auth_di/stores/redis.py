@@ -5,7 +5,10 @@ key lives under ``{namespace}:`` and carries a TTL, computed from the injected c
 (relative ``PX``, so app/server clock skew does not matter). The one exception is an
 API-key record without ``expires_at`` (and its owner index): it lives until deleted.
 Each multi-step operation is one small Lua script, so it is atomic and one round trip.
-Scripts build session keys from a prefix, so they need standalone Redis (not Cluster).
+
+On Redis Cluster (a ``redis+cluster://`` URL, or ``cluster=True``) the client is redis-py's
+``RedisCluster`` and ``factory.py`` picks the cluster layout (``redis_cluster.py``): every
+script's keys share one hash slot. The single-node layout below is unchanged.
 
 Any Redis or socket error becomes ``StoreUnavailable``: requests fail closed. The client
 retries once on a broken connection, so the first call after a server restart works.
@@ -21,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import BlockingConnectionPool, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -45,6 +49,17 @@ __all__ = [
 
 Clock = Callable[[], float]
 
+#: URL schemes that select Redis Cluster (the ``+cluster`` is dropped for redis-py)
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+
+
+def cluster_url(url: str) -> tuple[str, bool]:
+    """``(url redis-py accepts, whether the URL names a cluster)``."""
+    for scheme in CLUSTER_SCHEMES:
+        if url.startswith(scheme):
+            return scheme.replace("+cluster", "") + url[len(scheme) :], True
+    return url, False
+
 
 class RedisDatabase:
     """The client, the namespace and the scripts, shared by the stores.
@@ -61,24 +76,44 @@ class RedisDatabase:
         socket_timeout: float = 0.5,
         clock: Clock = time.time,
         api_key_retention: float = API_KEY_RETENTION,
+        cluster: bool = False,
     ) -> None:
+        plain, named = cluster_url(url)
         try:
-            parse_url(url)
+            parsed = parse_url(plain)
         except ValueError as exc:
             raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
+        self.cluster = cluster or named
+        if self.cluster and int(parsed.get("db") or 0) != 0:
+            raise ConfigurationError(f"Redis Cluster has only database 0, not in {url!r}")
         if not namespace or any(c.isspace() for c in namespace):
             raise ConfigurationError("Redis namespace must be a non-empty word")
         self.url = url
+        #: the URL without ``+cluster``, as redis-py (and the revocation view) takes it
+        self.plain_url = plain
         self.namespace = namespace
         self.socket_timeout = socket_timeout
         self.clock = clock
         self.api_key_retention = api_key_retention
-        self._client: Redis | None = None
+        self._client: Any = None
         self._scripts: dict[str, AsyncScript] = {}
 
     @property
     def client(self) -> Redis:
-        """The redis-py client, created on first use."""
+        """The redis-py client, created on first use (a ``RedisCluster`` on a cluster,
+        typed as ``Redis``: the stores use only the commands both have)."""
+        if self._client is None and self.cluster:
+            # One pool per node (100 connections each); one retry on a broken connection,
+            # and few cluster-level retries so a dead node soon becomes StoreUnavailable.
+            self._client = RedisCluster.from_url(
+                self.plain_url,
+                max_connections=100,
+                socket_timeout=self.socket_timeout,
+                socket_connect_timeout=self.socket_timeout,
+                retry=Retry(NoBackoff(), 1),
+                decode_responses=True,
+            )
+            self._scripts = {n: self._client.register_script(s) for n, s in SCRIPTS.items()}
         if self._client is None:
             # A blocking pool: a burst past the pool's 100 connections waits (bounded) for
             # a free one; redis-py's default pool raises MaxConnectionsError (a 503) at once.
@@ -93,7 +128,8 @@ class RedisDatabase:
             )
             self._client = Redis.from_pool(pool)
             self._scripts = {n: self._client.register_script(s) for n, s in SCRIPTS.items()}
-        return self._client
+        client: Redis = self._client
+        return client
 
     def key(self, *parts: str) -> str:
         return ":".join((self.namespace, *parts))

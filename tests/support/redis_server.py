@@ -13,6 +13,10 @@ from collections.abc import Iterator
 import pytest
 
 SKIP_HINT = 'Redis tests need a server: eval "$(scripts/redis-test-server.sh)" then re-run'
+CLUSTER_HINT = (
+    'Redis Cluster tests need a cluster: eval "$(scripts/redis-cluster-test-server.sh)" '
+    "then re-run"
+)
 
 
 def missing(reason: str) -> None:
@@ -66,6 +70,16 @@ def redis_url() -> str:
     url = os.environ.get("REDIS_URL")
     if not url:
         missing(SKIP_HINT)
+    assert url is not None
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> str:
+    """The shared test cluster from ``REDIS_CLUSTER_URL`` (``redis+cluster://...``)."""
+    url = os.environ.get("REDIS_CLUSTER_URL")
+    if not url:
+        missing(CLUSTER_HINT)
     assert url is not None
     return url
 
