@@ -157,14 +157,18 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
         db = redis.RedisDatabase(
             url, namespace=str(namespace), socket_timeout=timeout, clock=clock, cluster=cluster
         )
-        revocations, closer = redis.RedisRevocationStore(db), db.close
+        layout = _import("redis_cluster", "redis") if db.cluster else None
+        rev_store = layout.ClusterRevocationStore if layout else redis.RedisRevocationStore
+        revocations, closer = rev_store(db), db.close
         if _flag(config.get("revocation_cache")):
             revocations, closer = _cached(revocations, db, config)
         return StoreSet(
             revocations,
-            redis.RedisRefreshFamilyStore(db),
-            redis.RedisSessionStore(db),
-            _import("redis_apikeys", "redis").RedisAPIKeyStore(db),
+            (layout.ClusterRefreshFamilyStore if layout else redis.RedisRefreshFamilyStore)(db),
+            (layout.ClusterSessionStore if layout else redis.RedisSessionStore)(db),
+            _import("redis_cluster_apikeys", "redis").ClusterAPIKeyStore(db)
+            if layout
+            else _import("redis_apikeys", "redis").RedisAPIKeyStore(db),
             _import("redis_records", "redis").RedisOneTimeStore(db),
             _import("redis_records", "redis").RedisCredentialStore(db),
             engine,

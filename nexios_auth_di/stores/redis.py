@@ -38,6 +38,7 @@ from nexios_auth_di.stores.protocols import (
     API_KEY_RETENTION,
     SpendResult,
 )
+from nexios_auth_di.stores.redis_cluster_scripts import CLUSTER_SCRIPTS, SHARED_SCRIPTS
 from nexios_auth_di.stores.redis_scripts import SCRIPTS
 
 __all__ = [
@@ -113,7 +114,8 @@ class RedisDatabase:
                 retry=Retry(NoBackoff(), 1),
                 decode_responses=True,
             )
-            self._scripts = {n: self._client.register_script(s) for n, s in SCRIPTS.items()}
+            allowed = {n: SCRIPTS[n] for n in SHARED_SCRIPTS} | CLUSTER_SCRIPTS
+            self._scripts = {n: self._client.register_script(s) for n, s in allowed.items()}
         if self._client is None:
             # A blocking pool: a burst past the pool's 100 connections waits (bounded) for
             # a free one; redis-py's default pool raises MaxConnectionsError (a 503) at once.
@@ -139,6 +141,8 @@ class RedisDatabase:
         return max(1, int((expires_at - self.clock()) * 1000))
 
     async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a registered script; on a cluster only the single-slot ones are registered
+        (a ``KeyError`` here is a programming error, never a request's fault)."""
         client = self.client
         with self.guard():
             return await self._scripts[name](keys=keys, args=args, client=client)

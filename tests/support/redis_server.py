@@ -14,8 +14,7 @@ import pytest
 
 SKIP_HINT = 'Redis tests need a server: eval "$(scripts/redis-test-server.sh)" then re-run'
 CLUSTER_HINT = (
-    'Redis Cluster tests need a cluster: eval "$(scripts/redis-cluster-test-server.sh)" '
-    "then re-run"
+    'Redis Cluster tests need a cluster: eval "$(scripts/redis-cluster-test-server.sh)" then re-run'
 )
 
 
