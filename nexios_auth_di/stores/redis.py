@@ -239,16 +239,22 @@ class RedisRefreshFamilyStore:
     def __init__(self, db: RedisDatabase) -> None:
         self._db = db
 
+    def family_tag(self, family: str) -> str:
+        return "{" + family + "}"
+
+    def spend_keys(self, family: str, jti: str) -> list[str]:
+        """The family's revoked marker and this token's spent marker: one hash tag."""
+        tag = self.family_tag(family)
+        return [self._db.key("rf", tag, "revoked"), self._db.key("rf", tag, "spent", jti)]
+
     async def spend(self, family: str, jti: str, expires_at: float) -> SpendResult:
         ttl = self._db.ttl_ms(max(expires_at, self._db.clock() + MIN_MARKER_TTL))
-        tag = "{" + family + "}"
-        keys = [self._db.key("rf", tag, "revoked"), self._db.key("rf", tag, "spent", jti)]
-        result = int(await self._db.script("spend", keys, [ttl]))
+        result = int(await self._db.script("spend", self.spend_keys(family, jti), [ttl]))
         return (SpendResult.OK, SpendResult.REUSED, SpendResult.REVOKED)[result]
 
     async def revoke_family(self, family: str, expires_at: float) -> None:
         ttl = self._db.ttl_ms(max(expires_at, self._db.clock() + MIN_MARKER_TTL))
-        key = self._db.key("rf", "{" + family + "}", "revoked")
+        key = self.spend_keys(family, "")[0]
         await self._db.script("mark", [key], [ttl])
 
     def _logins(self, subject: str) -> str:

@@ -9,10 +9,11 @@ closed. Key names are the single-node ones except where a tag must group keys
 - revocations: unchanged (``rev:jti:<jti>``, ``rev:fam:<family>``, ``rev:nbf:<subject>``,
   one key per script); ``is_refused`` reads its two or three keys with a pipeline, not
   one MGET (they live in different slots);
-- refresh families: unchanged (``rf:{<family>}:...`` and ``rf-subj:<subject>``); ending a
+- refresh families: ``rf:{f:<family>}:...`` (the single-node ``rf:{<family>}:...`` would
+  lose its tag for an empty id) and ``rf-subj:<subject>`` unchanged; ending a
   login marks its family revoked *before* it leaves the subject's list;
-- sessions: ``sess:<id>`` unchanged, the index becomes ``sess-subj:{<subject>}`` next to an
-  epoch ``sess-epoch:{<subject>}`` that a logout-all bumps: a save lists its id first and
+- sessions: ``sess:<id>`` unchanged, the index becomes ``sess-subj:{u:<subject>}`` next to
+  an epoch ``sess-epoch:{u:<subject>}`` that a logout-all bumps: a save lists its id first and
   checks the epoch again after writing, so a save racing a logout-all never survives it.
 """
 
@@ -20,7 +21,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from nexios_auth_di.exceptions import StoreUnavailable
 from nexios_auth_di.stores.redis import (
     RedisDatabase,
     RedisRefreshFamilyStore,
@@ -31,6 +37,11 @@ __all__ = ["ClusterRefreshFamilyStore", "ClusterRevocationStore", "ClusterSessio
 
 #: index entries beyond this many make a save drop the ids whose session is gone
 PRUNE_AT = 32
+
+
+def user_tag(user: str) -> str:
+    """``{u:<user>}``: the hash tag of a user's keys (never empty, so never ignored)."""
+    return "{u:" + user + "}"
 
 
 def _ttl_until(end: float, now: float) -> int:
@@ -62,13 +73,17 @@ class ClusterRefreshFamilyStore(RedisRefreshFamilyStore):
     """Logins end in two steps: mark the family revoked (its slot), then unlist it (the
     subject's slot). A crash between leaves a revoked family listed, which is harmless."""
 
+    def family_tag(self, family: str) -> str:
+        """``{f:<family>}``: never an empty tag, whatever the id."""
+        return "{f:" + family + "}"
+
     def login_keys(self, subject: str) -> list[str]:
         return [self._logins(subject)]
 
     async def _revoke_rows(self, rows: list[Any], now: float) -> list[str]:
         families = [str(f) for f in rows[0::2]]
         for family, end in zip(families, rows[1::2], strict=True):
-            key = self._db.key("rf", "{" + family + "}", "revoked")
+            key = self.spend_keys(family, "")[0]
             await self._db.script("mark", [key], [_ttl_until(float(end), now)])
         return families
 
@@ -100,8 +115,8 @@ class ClusterRefreshFamilyStore(RedisRefreshFamilyStore):
 
 
 class ClusterSessionStore:
-    """``sess:<id>`` = JSON {s: subject, d: data, e: epoch}; ``sess-subj:{<subject>}`` the
-    ids, ``sess-epoch:{<subject>}`` bumped by each ``delete_for_subject``."""
+    """``sess:<id>`` = JSON {s: subject, d: data, e: epoch}; ``sess-subj:{u:<subject>}`` the
+    ids, ``sess-epoch:{u:<subject>}`` bumped by each ``delete_for_subject``."""
 
     def __init__(self, db: RedisDatabase) -> None:
         self._db = db
@@ -109,7 +124,7 @@ class ClusterSessionStore:
 
     def subject_keys(self, subject: str) -> list[str]:
         """The subject's index and epoch: one hash tag, so one slot."""
-        tag = "{" + subject + "}"
+        tag = user_tag(subject)
         return [self._db.key("sess-subj", tag), self._db.key("sess-epoch", tag)]
 
     def session_keys(self, session_id: str) -> list[str]:
@@ -226,3 +241,58 @@ class ClusterSessionStore:
         fields["e"] = epoch
         new = json.dumps(fields, separators=(",", ":"))
         await self._db.script("c_swap", [key], [raw, new])  # lost race: its save re-checks
+
+
+def node_url(url: str, address: str) -> str:
+    """``url`` (a plain ``redis://`` or ``rediss://`` one) pointed at ``host:port``."""
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{address}" if userinfo else address
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+#: the slots of a cluster
+SLOTS = 16384
+
+
+def parse_primaries(nodes: str) -> list[str]:
+    """``host:port`` of each healthy primary serving slots, from ``CLUSTER NODES``; a
+    ``StoreUnavailable`` unless they serve every slot (a view missing one node's
+    revocations must not be trusted)."""
+    found, covered = [], 0
+    for line in nodes.splitlines():
+        fields = line.split()
+        flags = set(fields[2].split(",")) if len(fields) > 2 else set()
+        if len(fields) < 9 or "master" not in flags:  # no slots: nothing is published there
+            continue
+        if flags & {"fail", "fail?", "handshake", "noaddr"}:
+            continue
+        found.append(fields[1].split("@")[0].split(",")[0])
+        for span in fields[8:]:
+            if not span.startswith("["):  # [slot->-node]: a migration in progress
+                low, _, high = span.partition("-")
+                covered += int(high or low) - int(low) + 1
+    if covered != SLOTS:
+        raise StoreUnavailable(f"redis cluster: healthy primaries serve {covered}/{SLOTS} slots")
+    return sorted(found)
+
+
+async def primary_urls(db: RedisDatabase, seeds: list[str]) -> list[str]:
+    """The URL of every primary, asked of the first of ``seeds`` (then the configured URL)
+    that answers: the revocation view subscribes on each, as each publishes its own keys'
+    revocations first to its own subscribers."""
+    last: Exception | None = None
+    for seed in [*seeds, db.plain_url]:
+        client = Redis.from_url(
+            seed, socket_timeout=db.socket_timeout, socket_connect_timeout=db.socket_timeout
+        )
+        try:
+            raw = await client.execute_command("CLUSTER", "NODES")  # type: ignore[no-untyped-call]
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        except (RedisError, OSError) as exc:
+            last = exc
+            continue
+        finally:
+            await client.aclose()
+        return [node_url(db.plain_url, a) for a in parse_primaries(text)]
+    raise StoreUnavailable(f"redis cluster: no node answered CLUSTER NODES ({last!r})")

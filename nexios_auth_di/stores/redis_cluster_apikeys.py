@@ -2,8 +2,8 @@
 
 A key is looked up by id, so its record ``ak:<id>`` (the single-node hash, unchanged)
 lives in the id's slot, while the per-owner cap and ``revoke_all`` need every key of the
-owner in one place. That place is the owner table ``ak-owner:{<owner>}`` (a hash ``id ->
-revoked|created_at|expires_at|until_ms``) next to the stamp ``ak-stamp:{<owner>}``, one
+owner in one place. That place is the owner table ``ak-owner:{u:<owner>}`` (a hash ``id ->
+revoked|created_at|expires_at|until_ms``) next to the stamp ``ak-stamp:{u:<owner>}``, one
 hash tag: the cap check and the add are one script there, then the record is written.
 
 Order, so a crash between two steps fails closed: ``revoke`` retires the record first,
@@ -22,12 +22,13 @@ from typing import Any, cast
 from nexios_auth_di.stores.protocols import STAMP_TTL, APIKeyRecord, KeyAdd
 from nexios_auth_di.stores.redis import RedisDatabase
 from nexios_auth_di.stores.redis_apikeys import _decode, _encode
+from nexios_auth_di.stores.redis_cluster import user_tag
 
 __all__ = ["ClusterAPIKeyStore"]
 
 
 class ClusterAPIKeyStore:
-    """``APIKeyStore`` over a cluster: records by id, owner tables by ``{owner}``."""
+    """``APIKeyStore`` over a cluster: records by id, owner tables by ``{u:<owner>}``."""
 
     def __init__(self, db: RedisDatabase) -> None:
         self._db = db
@@ -38,7 +39,7 @@ class ClusterAPIKeyStore:
 
     def owner_keys(self, owner: str) -> list[str]:
         """The owner's table and stamp: one hash tag, so one slot."""
-        tag = "{" + owner + "}"
+        tag = user_tag(owner)
         return [self._db.key("ak-owner", tag), self._db.key("ak-stamp", tag)]
 
     def _now_ms(self) -> int:

@@ -14,6 +14,7 @@ import pytest
 
 from nexios_auth_di.stores.protocols import RevocationStore
 from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
+from nexios_auth_di.stores.redis_cluster import ClusterRevocationStore
 from nexios_auth_di.stores.revocation_cache import CachedRevocationStore
 
 pytestmark = pytest.mark.redis
@@ -50,7 +51,8 @@ class Workers:
     async def start(self) -> CachedRevocationStore:
         """A worker whose view is synced (so its checks are answered locally)."""
         db = RedisDatabase(self.url, namespace=self.namespace)
-        store = CachedRevocationStore(RedisRevocationStore(db), db)
+        inner = (ClusterRevocationStore if db.cluster else RedisRevocationStore)(db)
+        store = CachedRevocationStore(inner, db)
         self.stack.push_async_callback(db.close)
         self.stack.push_async_callback(store.close)
         await store.is_refused("warm-up", "nobody", 0.0)
@@ -64,10 +66,14 @@ class Workers:
 WAIT = 10.0  # generous: a liveness wait on a shared, loaded machine, not a timing claim
 
 
-@pytest.fixture
-async def workers(redis_url: str) -> AsyncIterator[Workers]:
+@pytest.fixture(params=["redis", "redis-cluster"])
+async def workers(request: pytest.FixtureRequest) -> AsyncIterator[Workers]:
+    """Workers on one Redis server, or on the 3-master cluster (a subscription per node)."""
+    url = request.getfixturevalue(
+        "redis_cluster_url" if "cluster" in request.param else "redis_url"
+    )
     async with AsyncExitStack() as stack:
-        yield Workers(redis_url, stack)
+        yield Workers(url, stack)
 
 
 async def _refused_locally(store: CachedRevocationStore, credential: Credential) -> bool:

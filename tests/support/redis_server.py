@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 SKIP_HINT = 'Redis tests need a server: eval "$(scripts/redis-test-server.sh)" then re-run'
 CLUSTER_HINT = (
@@ -23,6 +24,17 @@ def missing(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (never skipped in CI)")
     pytest.skip(reason)
+
+
+def node_clients(url: str) -> list[redis.Redis]:
+    """A plain client per server behind ``url``: the server itself, or every primary of a
+    ``redis+cluster://`` cluster (for CLIENT LIST / CLIENT KILL, which are per node)."""
+    if "+cluster://" not in url:
+        return [redis.Redis.from_url(url)]
+    plain = url.replace("+cluster://", "://", 1)
+    with redis.RedisCluster.from_url(plain) as cluster:
+        nodes = [(n.host, n.port) for n in cluster.get_primaries()]
+    return [redis.Redis(host=host, port=port) for host, port in nodes]
 
 
 def free_port() -> int:
