@@ -3,12 +3,16 @@
 #
 #   eval "$(scripts/redis-cluster-test-server.sh)"   # start; exports REDIS_CLUSTER_URL
 #   scripts/redis-cluster-test-server.sh stop        # stop the three nodes started above
+#   scripts/redis-cluster-test-server.sh start-node PORT   # restart one node (after a kill)
 #
 # No persistence, no replicas: the data is test data. State (pid files, node configs,
 # ports) lives in ${REDIS_CLUSTER_TEST_DIR:-/tmp/nxauth-redis-cluster-test}.
+# ${REDIS_CLUSTER_NODE_TIMEOUT:-5000} ms is the cluster-node-timeout (tests that kill a
+# node use less, so the cluster notices sooner).
 set -euo pipefail
 
 STATE_DIR="${REDIS_CLUSTER_TEST_DIR:-/tmp/nxauth-redis-cluster-test}"
+NODE_TIMEOUT="${REDIS_CLUSTER_NODE_TIMEOUT:-5000}"
 PORTFILE="$STATE_DIR/ports"
 
 log() { echo "$*" >&2; }
@@ -54,6 +58,22 @@ running() {
     done
 }
 
+# One node (its cluster config file survives a kill, so a restarted node rejoins).
+start_node() {
+    local port="$1"
+    redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+        --cluster-enabled yes --cluster-config-file "$STATE_DIR/nodes-$port.conf" \
+        --cluster-node-timeout "$NODE_TIMEOUT" \
+        --daemonize yes --pidfile "$STATE_DIR/node-$port.pid" --dir "$STATE_DIR" \
+        --logfile "$STATE_DIR/node-$port.log" >&2
+    for _ in $(seq 100); do
+        [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null || true)" == "PONG" ]] && return
+        sleep 0.1
+    done
+    log "redis cluster node $port did not answer PING; see $STATE_DIR/node-$port.log"
+    exit 1
+}
+
 start_cluster() {
     command -v redis-server >/dev/null 2>&1 || { log "redis-server is not installed"; exit 1; }
     mkdir -p "$STATE_DIR"
@@ -69,17 +89,7 @@ start_cluster() {
         port="$(free_port)"
         ports+=("$port")
         nodes+=("127.0.0.1:$port")
-        redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-            --cluster-enabled yes --cluster-config-file "$STATE_DIR/nodes-$port.conf" \
-            --cluster-node-timeout 5000 \
-            --daemonize yes --pidfile "$STATE_DIR/node-$port.pid" --dir "$STATE_DIR" \
-            --logfile "$STATE_DIR/node-$port.log" >&2
-    done
-    for port in "${ports[@]}"; do
-        for _ in $(seq 100); do
-            [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null || true)" == "PONG" ]] && break
-            sleep 0.1
-        done
+        start_node "$port"
     done
     redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >&2
     for _ in $(seq 200); do
@@ -103,5 +113,6 @@ start_cluster() {
 case "${1:-start}" in
     start) start_cluster ;;
     stop) stop_cluster ;;
-    *) log "usage: $0 [start|stop]"; exit 2 ;;
+    start-node) start_node "${2:?usage: $0 start-node PORT}" ;;
+    *) log "usage: $0 [start|stop|start-node PORT]"; exit 2 ;;
 esac

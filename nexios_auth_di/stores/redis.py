@@ -30,7 +30,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterUnreachableError, RedisError, SlotNotCoveredError
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.memory import GENERATION_STEP, MIN_MARKER_TTL
@@ -49,6 +49,10 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
+
+#: what an outage raises (TimeoutError is an OSError); of the cluster client's own errors
+#: only these two mean "unreachable": a cross-slot call is a bug and must surface as one
+OUTAGES = (RedisError, OSError, SlotNotCoveredError, RedisClusterUnreachableError)
 
 #: URL schemes that select Redis Cluster (the ``+cluster`` is dropped for redis-py)
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -152,7 +156,7 @@ class RedisDatabase:
         """Turn every Redis/socket failure into ``StoreUnavailable`` (fail closed)."""
         try:
             yield
-        except (RedisError, OSError) as exc:  # TimeoutError is an OSError
+        except OUTAGES as exc:
             raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
 
     async def durability_problem(self) -> str | None:
