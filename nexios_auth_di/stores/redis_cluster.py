@@ -170,8 +170,7 @@ class ClusterSessionStore:
                     "c_session_take", self.session_keys(previous), check
                 )
             if written:
-                with self._db.guard():
-                    await client.set(key, payload, px=ms)
+                await self._write(key, payload, ms)
         if subject is not None:
             if written:
                 written = await self._confirm(subject, session_id, str(epoch), previous)
@@ -181,6 +180,10 @@ class ClusterSessionStore:
             if int(size) > PRUNE_AT:
                 await self._prune(subject)
         return bool(written)
+
+    async def _write(self, key: str, payload: str, ms: int) -> None:
+        with self._db.guard():
+            await self._db.client.set(key, payload, px=ms)
 
     async def _confirm(
         self, subject: str, session_id: str, epoch: str, previous: str | None
