@@ -104,3 +104,20 @@ def test_a_view_missing_slots_is_not_trusted(broken: str) -> None:
     with pytest.raises(StoreUnavailable) as raised:
         parse_primaries(broken)
     assert "slots" in raised.value.reason
+
+
+def test_the_deployment_docs_cluster_snippet_is_a_valid_configuration() -> None:
+    """The YAML in docs/deployment.md's Redis Cluster section loads and selects the cluster."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deployment.md").read_text()
+    section = docs.split("## Redis Cluster", 1)[1]
+    snippet = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert snippet is not None
+    settings = Settings.load({**SECRET, **yaml.safe_load(snippet.group(1))})
+    assert settings.store.redis_url is not None
+    stores = build_stores({"stores": "redis", "redis_url": settings.store.redis_url})
+    assert stores.database.cluster is True
