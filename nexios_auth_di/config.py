@@ -24,6 +24,7 @@ PROFILES_DIR = Path(__file__).parent / "profiles"
 PROFILES = ("development", "testing", "production")
 BACKENDS = ("jwt", "session", "api_key")
 ENGINES = ("memory", "sqlite", "redis")
+CLUSTER_URLS = ("redis+cluster://", "rediss+cluster://")
 SAMESITE = ("strict", "lax", "none")
 LOGIN_MODES = ("tokens", "session", "both")
 JWT_TRANSPORTS = ("header", "cookie", "both")
@@ -121,6 +122,8 @@ class StoreSettings:
     revocation_cache: bool = False
     revocation_max_staleness: float = 1.0
     redis_socket_timeout: float = 0.5
+    # Redis Cluster (docs/deployment.md); a redis+cluster:// or rediss+cluster:// URL implies it
+    redis_cluster: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,8 @@ class Settings:
             _fail("stores", f"unknown engine {self.stores!r}: choose one of {', '.join(ENGINES)}")
         if self.stores == "redis" and not self.store.redis_url:
             _fail("store.redis_url", "is not set (stores: redis)")
+        if self.store.redis_cluster and self.stores != "redis":
+            _fail("store.redis_cluster", 'needs stores "redis"')
         if self.store.revocation_cache and self.stores != "redis":
             _fail("store.revocation_cache", 'needs stores "redis" (it follows Redis pub/sub)')
         if self.routes.login_mode not in LOGIN_MODES:
@@ -305,7 +310,7 @@ class Settings:
             )
         storage = self.throttle.storage
         if storage is not None and not storage.removeprefix("async+").startswith(
-            ("memory://", "redis://", "rediss://", "unix://", "sqlite:///")
+            ("memory://", "redis://", "rediss://", "unix://", "sqlite:///", *CLUSTER_URLS)
         ):
             _fail("throttle.storage", "must be memory://, redis://... or sqlite:///path")
         if self.passwords.max_concurrency is not None and self.passwords.max_concurrency <= 0:

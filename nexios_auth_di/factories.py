@@ -41,6 +41,7 @@ def build_stores(settings: Settings, clock: Callable[[], float]) -> Any:
             "revocation_cache": store.revocation_cache,
             "revocation_max_staleness": store.revocation_max_staleness,
             "redis_socket_timeout": store.redis_socket_timeout,
+            "redis_cluster": store.redis_cluster,
         },
         clock=clock,
     )

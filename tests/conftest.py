@@ -8,9 +8,21 @@ from __future__ import annotations
 
 import logging
 
-from support.redis_server import redis_process, redis_server_bin, redis_url
+from support.redis_server import (
+    redis_cluster_process,
+    redis_cluster_url,
+    redis_process,
+    redis_server_bin,
+    redis_url,
+)
 
-__all__ = ["redis_process", "redis_server_bin", "redis_url"]
+__all__ = [
+    "redis_cluster_process",
+    "redis_cluster_url",
+    "redis_process",
+    "redis_server_bin",
+    "redis_url",
+]
 
 # Nexios 3.12 prints "Resolving dependency:" on every Depend; keep test logs readable.
 logging.getLogger("nexios").setLevel(logging.WARNING)

@@ -40,6 +40,8 @@ NEEDS_EXTRAS = {
     f"{PKG}.stores.sqlite_records",  # aiosqlite (through stores.sqlite)
     f"{PKG}.stores.redis_records",  # redis (through stores.redis)
     f"{PKG}.stores.revocation_cache",  # redis
+    f"{PKG}.stores.redis_cluster",  # redis
+    f"{PKG}.stores.redis_cluster_apikeys",  # redis (through stores.redis)
     f"{PKG}.http.throttling",  # limits: the rate limiter itself
 }
 BLOCKED = ("aiosqlite", "redis", "limits")

@@ -55,10 +55,19 @@ async def _cleanup(harness: Harness) -> None:
 
 
 @pytest.fixture(
-    params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)],
+    params=[
+        "memory",
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ],
 )
 async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    """One engine's stores; ``redis-cluster`` is the Redis engine on a 3-master cluster
+    (``engine`` is then ``redis``: the same behaviour and key checks apply)."""
     engine: str = request.param
+    url_fixture = "redis_cluster_url" if engine == "redis-cluster" else "redis_url"
+    engine = engine.removesuffix("-cluster")
     clock = FakeClock(time.time())  # Redis keeps TTLs on wall time
     namespace = ""
     config: dict[str, str] = {"stores": engine}
@@ -66,7 +75,7 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         config["sqlite_path"] = str(tmp_path / "auth.db")
     elif engine == "redis":
         namespace = f"nxauth-test-{uuid.uuid4().hex[:12]}"
-        config["redis_url"] = request.getfixturevalue("redis_url")
+        config["redis_url"] = request.getfixturevalue(url_fixture)
         config["namespace"] = namespace
     h = Harness(engine, build_stores(config, clock=clock), clock, namespace)
     yield h
