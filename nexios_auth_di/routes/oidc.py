@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from nexios import Depend
 
@@ -70,8 +71,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         next_url = safe_next(_param(request, "next"))
         settings, now = c.settings().oidc, c.clock()()
         flow = new_flow(provider, next_url, now, link_user)
-        base = str(request.url).split("?", 1)[0].rsplit("/", 1)[0]
-        flow["redirect_uri"] = conf.redirect_uri or base + "/callback"
+        flow["redirect_uri"] = conf.redirect_uri or _callback_url(request)
         url = await client.authorization_url(
             flow["redirect_uri"], flow["state"], flow["nonce"], flow["verifier"]
         )
@@ -211,6 +211,13 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         ("/oidc/{provider}/link", "GET", oidc_link),
         ("/oidc/{provider}/callback", "GET", oidc_callback),
     ]
+
+
+def _callback_url(request: Any) -> str:
+    """This route's sibling ``.../callback``, with the mount prefix (``root_path``)."""
+    parts = urlsplit(str(request.url))
+    path = str(request.scope.get("root_path") or "") + str(request.scope["path"])
+    return f"{parts.scheme}://{parts.netloc}{path.rsplit('/', 1)[0]}/callback"
 
 
 class _WithNext:

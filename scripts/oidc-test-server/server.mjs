@@ -24,9 +24,9 @@ writeFileSync(join(stateDir, 'signing-key.json'), JSON.stringify(signingKey));
 
 // login id -> claims; "mallory" claims alice's address, unverified (the takeover row)
 const ACCOUNTS = {
-  alice: { email: 'alice@example.test', email_verified: true, name: 'Alice' },
-  bob: { email: 'bob@example.test', email_verified: true, name: 'Bob' },
-  mallory: { email: 'alice@example.test', email_verified: false, name: 'Mallory' },
+  alice: { email: 'alice@example.com', email_verified: true, name: 'Alice' },
+  bob: { email: 'bob@example.com', email_verified: true, name: 'Bob' },
+  mallory: { email: 'alice@example.com', email_verified: false, name: 'Mallory' },
 };
 
 const provider = new Provider(issuer, {
@@ -44,7 +44,7 @@ const provider = new Provider(issuer, {
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   conformIdTokenClaims: false, // claims in the ID token itself (what the client reads)
   async findAccount(ctx, id) {
-    const claims = ACCOUNTS[id] || { email: `${id}@example.test`, email_verified: true };
+    const claims = ACCOUNTS[id] || { email: `${id}@example.com`, email_verified: true };
     return { accountId: id, async claims() { return { sub: id, ...claims }; } };
   },
 });
