@@ -83,8 +83,10 @@ def clock() -> FakeClock:
 @dataclass
 class OIDCEnv(Env):
     provider: Provider | None = None
+    clock: Any = None
 
-    def browser(self) -> Any:  # type: ignore[override]
+    def agent(self) -> OurBrowser:
+        """A browser of its own for the OIDC routes (its own flow cookie)."""
         return OurBrowser(self.client)
 
     def client_of(self) -> Any:
@@ -114,7 +116,7 @@ def make_oidc_env(
         client = TestClient(build_app(container, login_mode), base_url="https://testserver")
         client.__enter__()
         opened.append(client)
-        return OIDCEnv(client, container, repo, sink, provider=oidc_provider)
+        return OIDCEnv(client, container, repo, sink, provider=oidc_provider, clock=clock)
 
     yield make
     for client in opened:

@@ -56,12 +56,12 @@ def _wrong_state(env: Any, b: Any, url: str) -> tuple[Any, str]:
 
 
 def _other_browser(env: Any, b: Any, url: str) -> tuple[Any, str]:
-    attacker = env.browser()  # has the victim's whole callback URL, not its cookie
+    attacker = env.agent()  # has the victim's whole callback URL, not its cookie
     return attacker.get(callback_path(url)), "oidc_no_flow_cookie"
 
 
 def _other_browsers_flow(env: Any, b: Any, url: str) -> tuple[Any, str]:
-    attacker = env.browser()  # a flow of its own: the victim's state is not its state
+    attacker = env.agent()  # a flow of its own: the victim's state is not its state
     assert attacker.get(f"/auth/oidc/{PROVIDER}/login").status_code == 302
     return attacker.get(callback_path(url)), "oidc_state_mismatch"
 
@@ -118,7 +118,7 @@ def test_flow_attack_is_refused(make_oidc_env: Any, clock: Any, attack: Any) -> 
     """A callback that is not this browser's own, fresh, first use of its flow is 401."""
     env = make_oidc_env("tokens")
     env.clock = clock
-    b = env.browser()
+    b = env.agent()
     url = sign_in(b, random_sub())
     answer, reason = attack(env, b, url)
     assert answer.status_code == 401, answer.text
@@ -185,7 +185,7 @@ FORGED = [
 def test_forged_id_token_is_refused(make_oidc_env: Any, row: str) -> None:
     """An ID token failing any §3.1.3.7 check is 401 and signs nobody in."""
     env = make_oidc_env("tokens")
-    b = env.browser()
+    b = env.agent()
     start = b.get(f"/auth/oidc/{PROVIDER}/login")
     params = query(start.headers["location"])
     key = provider_key(env.provider.key_file).key
@@ -206,7 +206,7 @@ def test_forged_row_control_passes(make_oidc_env: Any) -> None:
     """The forging harness itself: a well-formed token under the provider's key logs in
     (so the rows above fail for their one changed claim, not for the harness)."""
     env = make_oidc_env("tokens")
-    b = env.browser()
+    b = env.agent()
     params = query(b.get(f"/auth/oidc/{PROVIDER}/login").headers["location"])
     key = provider_key(env.provider.key_file).key
     token = mint(key, "test-rs256", claims_for(env.provider.issuer, params["nonce"], random_sub()))
@@ -235,7 +235,7 @@ def test_unverified_email_cannot_take_over(make_oidc_env: Any) -> None:
     alice's verified address *unverified*; the callback is 409 and links nothing."""
     env = make_oidc_env("tokens")
     alice = _account(env, "alice@example.com", verified=True)
-    b = env.browser()
+    b = env.agent()
     answer = b.get(callback_path(sign_in(b, "mallory")))
     assert answer.status_code == 409, answer.text
     assert asyncio.run(env.container.credential_store().list_for_user(alice.id, KIND)) == []
@@ -248,7 +248,7 @@ def test_verified_provider_email_on_unverified_account_is_refused(make_oidc_env:
     be an attacker's squat on it; a verified provider email does not join it (409)."""
     env = make_oidc_env("tokens")
     _account(env, "alice@example.com", verified=False)
-    b = env.browser()
+    b = env.agent()
     answer = b.get(callback_path(sign_in(b, "alice")))
     assert answer.status_code == 409, answer.text
 
@@ -257,7 +257,7 @@ def test_both_verified_links_the_existing_account(make_oidc_env: Any) -> None:
     """The control: verified on both sides signs in to the existing account and links."""
     env = make_oidc_env("tokens")
     alice = _account(env, "alice@example.com", verified=True)
-    b = env.browser()
+    b = env.agent()
     answer = b.get(callback_path(sign_in(b, "alice")))
     assert answer.status_code == 200, answer.text
     assert env.me(**bearer(answer.json()["access_token"])).json()["id"] == alice.id
@@ -268,7 +268,7 @@ def test_both_verified_links_the_existing_account(make_oidc_env: Any) -> None:
 def test_signup_closed_is_403(make_oidc_env: Any) -> None:
     """``allow_signup: false``: an unknown identity is refused with a clear 403."""
     env = make_oidc_env("tokens", provider={"allow_signup": False})
-    b = env.browser()
+    b = env.agent()
     answer = b.get(callback_path(sign_in(b, random_sub())))
     assert answer.status_code == 403, answer.text
     assert "turned off" in answer.json()["detail"]
@@ -297,7 +297,7 @@ OPEN_REDIRECTS = [
 def test_open_redirect_is_refused(make_oidc_env: Any, target: str) -> None:
     """``next`` must be a same-origin path: anything else is 400 before any redirect."""
     env = make_oidc_env("tokens")
-    b = env.browser()
+    b = env.agent()
     answer = b.get(f"/auth/oidc/{PROVIDER}/login", params={"next": target})
     assert answer.status_code == 400, answer.text
     assert "location" not in answer.headers
@@ -310,7 +310,7 @@ def test_open_redirect_is_refused(make_oidc_env: Any, target: str) -> None:
 def test_burst_same_state_logs_in_once(make_oidc_env: Any) -> None:
     """50 concurrent callbacks with one state and cookie: exactly one login (take())."""
     env = make_oidc_env("tokens")
-    b = env.browser()
+    b = env.agent()
     url = sign_in(b, random_sub())
     cookie = f"{FLOW_COOKIE}={b.cookies[FLOW_COOKIE]}"
     app = env.client.app
