@@ -23,7 +23,7 @@ __all__ = ["FLOW_PREFIX", "cookie_name", "flow_cookie", "new_flow", "safe_next"]
 FLOW_PREFIX = "oidc_flow:"
 MAX_NEXT_CHARS = 2048
 #: what a same-origin relative path may hold once decoded (no scheme, host, or controls)
-_PATH = re.compile(r"^/(?![/\\])[^\\\x00-\x20\x7f]*$")
+_PATH = re.compile(r"^/(?![/\\])[^\\\x00-\x1f\x7f]*$")
 
 
 def safe_next(raw: str | None) -> str:

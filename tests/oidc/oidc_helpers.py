@@ -63,7 +63,9 @@ def walk_provider(authorization_url: str, login: str = "alice") -> str:
                     return target
                 response = agent.get(target)
                 continue
-            assert response.status_code == 200, re.sub(r"<style>.*?</style>", "", response.text, flags=re.S)[:1500]
+            assert response.status_code == 200, re.sub(
+                r"<style>.*?</style>", "", response.text, flags=re.S
+            )[:1500]
             found = _FORM.search(response.text)
             assert found is not None, response.text[:500]
             action, inner = html.unescape(found.group(1)), found.group(2)

@@ -25,9 +25,8 @@ from oidc_helpers import (
     query,
     random_sub,
     sign_in,
-    walk_provider,
 )
-from route_helpers import PASSWORD, bearer
+from route_helpers import bearer
 
 from nexios_auth_di.events import EventKind
 from nexios_auth_di.oidc.identities import KIND
@@ -130,36 +129,50 @@ def test_flow_attack_is_refused(make_oidc_env: Any, clock: Any, attack: Any) -> 
 # -- forged ID tokens through the exchange step -----------------------------------------------
 
 
-def _forged(issuer: str, nonce: str, key: Any) -> dict[str, Any]:
+def _forged(issuer: str, nonce: str, key: Any) -> dict[str, tuple[str, str]]:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     c = claims_for(issuer, nonce)
     now = c["iat"]
+
+    def signed(claims: dict[str, Any]) -> str:
+        return mint(key, "test-rs256", claims)
+
+    def without(name: str) -> dict[str, Any]:
+        return {k: v for k, v in c.items() if k != name}
+
+    hs256 = jwt.encode(c, CLIENT_SECRET + "-pad-to-32-bytes", algorithm="HS256")
     return {
-        "wrong-nonce-OIDC-Core-3.1.3.7-11": (mint(key, "test-rs256", {**c, "nonce": "x"}), "wrong_nonce"),
-        "missing-nonce-OIDC-Core-3.1.3.7-11": (
-            mint(key, "test-rs256", {k: v for k, v in c.items() if k != "nonce"}), "wrong_nonce"),
-        "wrong-aud-OIDC-Core-3.1.3.7-3": (mint(key, "test-rs256", {**c, "aud": "other-client"}), "wrong_aud"),
+        "wrong-nonce-OIDC-Core-3.1.3.7-11": (signed({**c, "nonce": "x"}), "wrong_nonce"),
+        "missing-nonce-OIDC-Core-3.1.3.7-11": (signed(without("nonce")), "wrong_nonce"),
+        "wrong-aud-OIDC-Core-3.1.3.7-3": (signed({**c, "aud": "other-client"}), "wrong_aud"),
         "multi-aud-without-azp-OIDC-Core-3.1.3.7-4": (
-            mint(key, "test-rs256", {**c, "aud": [CLIENT_ID, "other"]}), "wrong_azp"),
+            signed({**c, "aud": [CLIENT_ID, "other"]}),
+            "wrong_azp",
+        ),
         "foreign-azp-OIDC-Core-3.1.3.7-5": (
-            mint(key, "test-rs256", {**c, "aud": [CLIENT_ID, "o"], "azp": "o"}), "wrong_azp"),
+            signed({**c, "aud": [CLIENT_ID, "o"], "azp": "o"}),
+            "wrong_azp",
+        ),
         "wrong-iss-OIDC-Core-3.1.3.7-2": (
-            mint(key, "test-rs256", {**c, "iss": "https://evil.example"}), "wrong_iss"),
+            signed({**c, "iss": "https://evil.example"}),
+            "wrong_iss",
+        ),
         "expired-OIDC-Core-3.1.3.7-9": (
-            mint(key, "test-rs256", {**c, "iat": now - 4000, "exp": now - 3600}), "expired"),
+            signed({**c, "iat": now - 4000, "exp": now - 3600}),
+            "expired",
+        ),
         "iat-in-future-OIDC-Core-3.1.3.7-10": (
-            mint(key, "test-rs256", {**c, "iat": now + 3600, "exp": now + 4000}), "iat_in_future"),
-        "iat-too-old-OIDC-Core-3.1.3.7-10": (
-            mint(key, "test-rs256", {**c, "iat": now - 7200}), "iat_too_old"),
+            signed({**c, "iat": now + 3600, "exp": now + 4000}),
+            "iat_in_future",
+        ),
+        "iat-too-old-OIDC-Core-3.1.3.7-10": (signed({**c, "iat": now - 7200}), "iat_too_old"),
         "unknown-kid-OIDC-Core-3.1.3.7-6": (mint(other, "attacker-kid", c), "unknown_key"),
         "known-kid-other-key-OIDC-Core-3.1.3.7-6": (mint(other, "test-rs256", c), "bad_signature"),
         "alg-none-RFC8725-3.1": (jwt.encode(c, None, algorithm="none"), "bad_alg"),
-        "hs256-client-secret-RFC8725-3.1": (
-            jwt.encode(c, CLIENT_SECRET + "-pad-to-32-bytes", algorithm="HS256"), "bad_alg"),
-        "missing-exp-OIDC-Core-2": (
-            mint(key, "test-rs256", {k: v for k, v in c.items() if k != "exp"}), "invalid"),
+        "hs256-client-secret-RFC8725-3.1": (hs256, "bad_alg"),
+        "missing-exp-OIDC-Core-2": (signed(without("exp")), "invalid"),
         "not-a-jwt": ("not.a.jwt", "malformed"),
-    }  # fmt: skip
+    }
 
 
 FORGED = [

@@ -4,13 +4,12 @@ login modes and MFA, accounts (sign-up, verified-email linking, explicit link, u
 from __future__ import annotations
 
 import asyncio
-
-import httpx
 from typing import Any
 
+import httpx
 import pytest
 from oidc_helpers import PROVIDER, callback_path, random_sub, sign_in, walk_provider
-from route_helpers import PASSWORD, bearer
+from route_helpers import bearer
 
 from nexios_auth_di.events import EventKind
 from nexios_auth_di.oidc.identities import KIND, has_usable_password
@@ -43,7 +42,9 @@ def test_full_flow_creates_a_passwordless_user(make_oidc_env: Any) -> None:
     assert linked is not None
     assert linked.user_id == record.id
     assert b.cookies == {}  # the flow cookie was cleared
-    methods = [e.detail.get("method") for e in env.sink.events if e.kind == EventKind.LOGIN_SUCCEEDED]
+    methods = [
+        e.detail.get("method") for e in env.sink.events if e.kind == EventKind.LOGIN_SUCCEEDED
+    ]
     assert methods == ["oidc"]
 
 
@@ -120,7 +121,9 @@ def test_enrolled_user_gets_the_mfa_step(make_oidc_env: Any) -> None:
         "/auth/login/mfa", json={"mfa_token": step.json()["mfa_token"], "code": code}
     )
     assert done.status_code == 200, done.text
-    methods = [e.detail.get("method") for e in env.sink.events if e.kind == EventKind.LOGIN_SUCCEEDED]
+    methods = [
+        e.detail.get("method") for e in env.sink.events if e.kind == EventKind.LOGIN_SUCCEEDED
+    ]
     assert methods[-1] == "oidc+totp"
 
 
@@ -179,7 +182,10 @@ def test_last_way_in_cannot_be_unlinked(make_oidc_env: Any) -> None:
     listed = env.client.get("/auth/oidc/identities", headers=bearer(token)).json()["identities"]
     answer = env.client.delete(f"/auth/oidc/identities/{listed[0]['id']}", headers=bearer(token))
     assert answer.status_code == 409, answer.text
-    assert len(env.client.get("/auth/oidc/identities", headers=bearer(token)).json()["identities"]) == 1
+    assert (
+        len(env.client.get("/auth/oidc/identities", headers=bearer(token)).json()["identities"])
+        == 1
+    )
 
 
 def test_unlink_burst_keeps_one_way_in(make_oidc_env: Any) -> None:
@@ -188,7 +194,10 @@ def test_unlink_burst_keeps_one_way_in(make_oidc_env: Any) -> None:
     token = _login(env, random_sub())[1].json()["access_token"]
     b = env.agent()
     start = b.get(f"/auth/oidc/{PROVIDER}/link", headers=bearer(token))
-    assert b.get(callback_path(walk_provider(start.headers["location"], random_sub()))).status_code == 200
+    assert (
+        b.get(callback_path(walk_provider(start.headers["location"], random_sub()))).status_code
+        == 200
+    )
     listed = env.client.get("/auth/oidc/identities", headers=bearer(token)).json()["identities"]
     assert len(listed) == 2
     app = env.client.app
