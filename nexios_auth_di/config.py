@@ -250,6 +250,8 @@ class OIDCSettings:
             key = f"oidc.providers.{name}"
             if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
                 _fail(key, "name must be 1-32 of a-z, 0-9, '_' or '-'")
+            if name == "identities":  # GET /oidc/identities lists linked identities
+                _fail(key, "name 'identities' is reserved")
             entry = raw if isinstance(raw, OIDCProviderSettings) else None
             entry = entry or _build(OIDCProviderSettings, raw, key + ".")
             if not entry.issuer.startswith("https://") and not _loopback_http(entry.issuer):

@@ -36,6 +36,13 @@ BAD = [
 ]
 
 
+@pytest.mark.parametrize("name", ["identities", "Upper", "has space", "x" * 33, "-lead"])
+def test_bad_provider_names_are_refused(name: str) -> None:
+    """A provider name must be a safe path segment and not a route of its own."""
+    with pytest.raises(ConfigurationError, match="oidc.providers"):
+        Settings.load({**BASE, "oidc": {"providers": {name: GOOD}}})
+
+
 @pytest.mark.parametrize(("provider", "key"), BAD)
 def test_bad_provider_config_names_the_key(provider: Any, key: str) -> None:
     """Every bad provider entry fails at load with the key in the message."""
