@@ -39,7 +39,7 @@ BAD = [
 @pytest.mark.parametrize("name", ["identities", "Upper", "has space", "x" * 33, "-lead"])
 def test_bad_provider_names_are_refused(name: str) -> None:
     """A provider name must be a safe path segment and not a route of its own."""
-    with pytest.raises(ConfigurationError, match="oidc.providers"):
+    with pytest.raises(ConfigurationError, match=r"oidc\.providers"):
         Settings.load({**BASE, "oidc": {"providers": {name: GOOD}}})
 
 
