@@ -94,8 +94,9 @@ def _new_record(
 
 async def find_or_create(
     c: Any, provider: str, conf: OIDCProviderSettings, claims: dict[str, Any]
-) -> Any:
-    """The active account this identity signs in as (see the module docstring)."""
+) -> tuple[Any, bool | None]:
+    """``(account, created)``: the active account this identity signs in as (see the
+    module docstring); ``created`` is True for a sign-up, None when linked by email now."""
     users, store, now = c.user_repository(), c.credential_store(), c.clock()()
     linked = await store.get(KIND, record_id(provider, claims["sub"]))
     if linked is not None:
@@ -103,7 +104,7 @@ async def find_or_create(
         if record is None or not record.is_active:
             raise AuthenticationFailed(reason="oidc_inactive_user")
         await store.touch(KIND, linked.credential_id, now)
-        return record
+        return record, False
     email, verified = _verified_email(claims)
     owner = await users.get_by_email(email) if email and supports_email(users) else None
     if owner is not None:
@@ -117,13 +118,13 @@ async def find_or_create(
             raise AuthenticationFailed(reason="oidc_inactive_user")
         if not await store.add(_new_record(provider, claims, owner.id, now)):
             raise Conflict("This identity was linked meanwhile; try again.", reason="oidc_race")
-        return owner
+        return owner, None
     if not conf.allow_signup:
         raise PermissionDenied(
             "Signing up with this provider is turned off; ask for an account first.",
             reason="oidc_signup_closed",
         )
-    return await _sign_up(c, provider, claims, email if verified else None, now)
+    return await _sign_up(c, provider, claims, email if verified else None, now), True
 
 
 async def _sign_up(

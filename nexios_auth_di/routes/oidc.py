@@ -147,15 +147,14 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
                 if owner is None or not owner.is_active:
                     raise AuthenticationFailed(reason="oidc_link_unknown_user")
                 linked = await identities.link(c, owner.id, provider, claims)
-                await emit(c, EventKind.LOGIN_SUCCEEDED, owner.id, ip, route="oidc_link",
-                           provider=provider)  # fmt: skip
+                await emit(c, EventKind.IDENTITY_LINKED, owner.id, ip, provider=provider)
                 result = response.json(
                     {"linked": identities.public_view(linked), "next": flow["next"]},
                     headers=NO_STORE,
                 )
                 response.set_header("set-cookie", clear)
                 return result
-            record = await identities.find_or_create(c, provider, conf, claims)
+            record, created = await identities.find_or_create(c, provider, conf, claims)
         except (AuthenticationFailed, BadRequest) as exc:
             await emit(c, EventKind.LOGIN_FAILED, None, ip, route="oidc", provider=provider,
                        reason=getattr(exc, "reason", "oidc"))  # fmt: skip
@@ -164,6 +163,10 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             await emit(c, EventKind.LOGIN_FAILED, None, ip, route="oidc", provider=provider,
                        reason=getattr(exc, "reason", type(exc).__name__))  # fmt: skip
             raise
+        if created:
+            await emit(c, EventKind.REGISTERED, record.id, ip, method="oidc", provider=provider)
+        elif created is None:  # joined by verified email: linked just now
+            await emit(c, EventKind.IDENTITY_LINKED, record.id, ip, provider=provider, by="email")
         generation = await c.revocation_store().current_generation(record.id)
         result = await h.complete_login(
             request, _WithNext(response, flow["next"]), record, generation, method="oidc"
@@ -194,8 +197,8 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             return response.json(
                 {"error": "not_found", "detail": "No such identity"}, status_code=404
             )
-        await emit(c, EventKind.LOGOUT, record.id, caller_ip(c, request.scope),
-                   route="oidc_unlink")  # fmt: skip
+        ip = caller_ip(c, request.scope)
+        await emit(c, EventKind.IDENTITY_UNLINKED, record.id, ip, identity=identity_id)
         return response.empty(status_code=204)
 
     if c.settings().oidc.providers:

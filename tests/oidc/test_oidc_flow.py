@@ -46,6 +46,7 @@ def test_full_flow_creates_a_passwordless_user(make_oidc_env: Any) -> None:
         e.detail.get("method") for e in env.sink.events if e.kind == EventKind.LOGIN_SUCCEEDED
     ]
     assert methods == ["oidc"]
+    assert [e.subject for e in env.sink.events if e.kind == EventKind.REGISTERED] == [record.id]
 
 
 def test_second_sign_in_finds_the_same_account(make_oidc_env: Any) -> None:
@@ -146,6 +147,9 @@ def test_explicit_link_list_and_unlink(make_oidc_env: Any) -> None:
     assert env.me(**bearer(via_oidc)).json()["id"] == carol
     gone = env.client.delete(f"/auth/oidc/identities/{listed[0]['id']}", headers=bearer(token))
     assert gone.status_code == 204
+    kinds = [e.kind for e in env.sink.events]
+    assert EventKind.IDENTITY_LINKED in kinds
+    assert EventKind.IDENTITY_UNLINKED in kinds
     assert env.client.get("/auth/oidc/identities", headers=bearer(token)).json() == {
         "identities": []
     }
