@@ -243,27 +243,26 @@ def _account(env: Any, email: str, verified: bool) -> Any:
     return record
 
 
-def test_unverified_email_cannot_take_over(make_oidc_env: Any) -> None:
-    """OIDC Core §15.5.2 / pre-account takeover: mallory's provider account claims
-    alice's verified address *unverified*; the callback is 409 and links nothing."""
+TAKEOVERS = [
+    pytest.param("mallory", True, id="unverified-provider-email-takeover-OIDC-Core-15.5.2"),
+    pytest.param("mallory", False, id="unverified-both-sides-OIDC-Core-15.5.2"),
+    pytest.param("alice", False, id="pre-account-takeover-unverified-account-ASVS-2.5"),
+]
+
+
+@pytest.mark.parametrize(("login", "account_verified"), TAKEOVERS)
+def test_email_takeover_is_refused(make_oidc_env: Any, login: str, account_verified: bool) -> None:
+    """An address match joins an account only when both sides verified it: otherwise the
+    callback is 409, links nothing and logs nobody in (mallory's provider account claims
+    alice's address unverified; an unverified account may be a squat on the address)."""
     env = make_oidc_env("tokens")
-    alice = _account(env, "alice@example.com", verified=True)
+    alice = _account(env, "alice@example.com", verified=account_verified)
     b = env.agent()
-    answer = b.get(callback_path(sign_in(b, "mallory")))
+    answer = b.get(callback_path(sign_in(b, login)))
     assert answer.status_code == 409, answer.text
     assert asyncio.run(env.container.credential_store().list_for_user(alice.id, KIND)) == []
     assert "oidc_email_not_verified" in _reasons(env)
     _no_login(env)
-
-
-def test_verified_provider_email_on_unverified_account_is_refused(make_oidc_env: Any) -> None:
-    """Pre-account takeover (ASVS 2.5): an account whose address was never verified may
-    be an attacker's squat on it; a verified provider email does not join it (409)."""
-    env = make_oidc_env("tokens")
-    _account(env, "alice@example.com", verified=False)
-    b = env.agent()
-    answer = b.get(callback_path(sign_in(b, "alice")))
-    assert answer.status_code == 409, answer.text
 
 
 def test_both_verified_links_the_existing_account(make_oidc_env: Any) -> None:
