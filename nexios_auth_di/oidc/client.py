@@ -70,7 +70,7 @@ class ProviderClient:
         self.name, self.conf, self.oidc, self.clock = name, conf, oidc, clock
         self._meta: dict[str, Any] | None = None
         self._meta_at = 0.0
-        self._keys: dict[str, jwt.PyJWK] = {}
+        self._keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
         self._keys_at = 0.0
         self._last_fetch = float("-inf")
         self._lock = asyncio.Lock()
@@ -150,7 +150,7 @@ class ProviderClient:
         return tokens
 
     # -- ID token -------------------------------------------------------------------------
-    async def _key(self, kid: str | None) -> jwt.PyJWK:
+    async def _key(self, kid: str | None) -> tuple[jwt.PyJWK, str | None]:
         """The provider's key ``kid``: cached, else one bounded refetch (key rotation)."""
         now = self.clock()
         if kid in self._keys and now - self._keys_at <= self.oidc.discovery_ttl:
@@ -173,7 +173,7 @@ class ProviderClient:
         meta = await self.metadata()
         self.jwks_fetches += 1
         document = await self._get_json(meta["jwks_uri"])
-        keys: dict[str, jwt.PyJWK] = {}
+        keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
         for entry in document.get("keys") or ():
             if not isinstance(entry, Mapping) or entry.get("use", "sig") != "sig":
                 continue
@@ -181,7 +181,8 @@ class ProviderClient:
                 key = jwt.PyJWK(dict(entry))
             except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
                 continue  # one odd key (an unsupported type) must not hide the others
-            keys[str(entry.get("kid", ""))] = key
+            alg = entry.get("alg")
+            keys[str(entry.get("kid", ""))] = (key, alg if isinstance(alg, str) else None)
         if not keys:
             raise ProviderUnavailable(reason="oidc_jwks_empty")
         self._keys, self._keys_at = keys, now
@@ -196,7 +197,9 @@ class ProviderClient:
         if header.get("alg") not in ALGORITHMS:
             raise IdTokenRejected("bad_alg")  # §3.1.3.7 item 7; "none" and HS* included
         kid = header.get("kid")
-        key = await self._key(kid if isinstance(kid, str) else None)
+        key, key_alg = await self._key(kid if isinstance(kid, str) else None)
+        if key_alg is not None and key_alg != header["alg"]:
+            raise IdTokenRejected("bad_alg")  # the key says which algorithm it signs with
         now, leeway = self.clock(), self.oidc.leeway
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -214,7 +217,7 @@ class ProviderClient:
             raise IdTokenRejected("wrong_iss") from None
         except jwt.InvalidSignatureError:
             raise IdTokenRejected("bad_signature") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, ValueError, TypeError):
             raise IdTokenRejected("invalid") from None
         _check_times(claims, now, leeway, self.oidc.max_token_age)
         audience = claims["aud"]

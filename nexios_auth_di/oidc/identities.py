@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import secrets
 from typing import Any
 
@@ -23,7 +24,7 @@ from nexios_auth_di.stores.protocols import CredentialRecord
 
 __all__ = [
     "KIND",
-    "UNUSABLE_PASSWORD",
+    "NO_PASSWORD",
     "find_or_create",
     "has_usable_password",
     "link",
@@ -34,8 +35,10 @@ __all__ = [
 ]
 
 KIND = "oidc"
-#: the password hash of an account made by a sign-in: no password ever verifies against it
-UNUSABLE_PASSWORD = "!oidc:"
+#: marks an account made by a sign-in as having no password: its hash is argon2 of a
+#: random secret nobody knows (so a password guess costs the same work as for any
+#: account: no timing tells OIDC-only accounts apart), and this record holds its digest
+NO_PASSWORD = "oidc_no_password"
 #: other ways in that count when deciding whether an identity is the last one
 OTHER_WAYS = ("passkey",)
 
@@ -68,9 +71,15 @@ def public_view(record: CredentialRecord) -> dict[str, Any]:
     }
 
 
-def has_usable_password(record: Any) -> bool:
-    hashed = getattr(record, "password_hash", "")
-    return bool(hashed) and not str(hashed).startswith("!")
+def _digest(hashed: str) -> str:
+    return hashlib.sha256(hashed.encode()).hexdigest()
+
+
+async def has_usable_password(c: Any, record: Any) -> bool:
+    """False while the account still has the unknowable password it was created with
+    (a password set since, by a reset, makes it usable)."""
+    marker = await c.credential_store().get(NO_PASSWORD, record.id)
+    return marker is None or marker.data.get("digest") != _digest(record.password_hash)
 
 
 def _verified_email(claims: dict[str, Any]) -> tuple[str | None, bool]:
@@ -133,13 +142,15 @@ async def _sign_up(
     """A new account with no usable password, and this identity linked to it."""
     users, store = c.user_repository(), c.credential_store()
     name = f"{provider}-{secrets.token_hex(6)}"
-    unusable = UNUSABLE_PASSWORD + secrets.token_urlsafe(16)
+    unusable = await c.password_service().hash(secrets.token_urlsafe(32))
     if email is not None and supports_email(users):
         record = await users.create(name, unusable, email=email)
         await users.set_email(record.id, email, verified=True)  # the provider verified it
         record = await users.get_by_id(record.id) or record
     else:
         record = await users.create(name, unusable)
+    marker = {"digest": _digest(unusable)}
+    await store.add(CredentialRecord(NO_PASSWORD, record.id, record.id, marker, now))
     if not await store.add(_new_record(provider, claims, record.id, now)):
         # two first sign-ins of one identity raced: the other account won; retire ours
         if callable(getattr(users, "set_active", None)):
@@ -168,7 +179,7 @@ async def link(c: Any, user_id: str, provider: str, claims: dict[str, Any]) -> C
 
 
 async def _other_ways(c: Any, record: Any, excluding: str) -> bool:
-    if has_usable_password(record):
+    if await has_usable_password(c, record):
         return True
     store = c.credential_store()
     identities = await store.list_for_user(record.id, KIND)

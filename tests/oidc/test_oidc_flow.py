@@ -37,7 +37,9 @@ def test_full_flow_creates_a_passwordless_user(make_oidc_env: Any) -> None:
     assert record is not None
     assert record.email == f"{sub}@example.com"
     assert record.email_verified is True
-    assert not has_usable_password(record)
+    assert not asyncio.run(has_usable_password(env.container, record))
+    guess = env.client.post("/auth/login", json={"username": record.username, "password": "x" * 12})
+    assert guess.status_code == 401  # no password opens it
     linked = asyncio.run(env.container.credential_store().get(KIND, f"{PROVIDER}:{sub}"))
     assert linked is not None
     assert linked.user_id == record.id
