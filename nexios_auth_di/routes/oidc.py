@@ -71,6 +71,8 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         next_url = safe_next(_param(request, "next"))
         settings, now = c.settings().oidc, c.clock()()
         flow = new_flow(provider, next_url, now, link_user)
+        if link_user is not None:  # the link completes only under the same credentials
+            flow["link_gen"] = await c.revocation_store().current_generation(link_user)
         flow["redirect_uri"] = conf.redirect_uri or _callback_url(request)
         url = await client.authorization_url(
             flow["redirect_uri"], flow["state"], flow["nonce"], flow["verifier"]
@@ -136,6 +138,9 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             issuer = _param(request, "iss")
             if issuer is not None and issuer != conf.issuer:  # RFC 9207 §2.4 mix-up
                 raise FlowRefused("wrong_iss_param")
+            meta = await client.metadata()
+            if issuer is None and meta.get("authorization_response_iss_parameter_supported"):
+                raise FlowRefused("iss_param_missing")  # advertised, so required (§2.4)
             code = _param(request, "code")
             if not code:
                 raise FlowRefused("code_missing")
@@ -146,6 +151,9 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
                 owner = await users.get_by_id(str(flow["link_user"]))
                 if owner is None or not owner.is_active:
                     raise AuthenticationFailed(reason="oidc_link_unknown_user")
+                now_gen = await c.revocation_store().current_generation(owner.id)
+                if now_gen != flow.get("link_gen"):  # logged out everywhere meanwhile
+                    raise AuthenticationFailed(reason="oidc_link_stale_login")
                 linked = await identities.link(c, owner.id, provider, claims)
                 await emit(c, EventKind.IDENTITY_LINKED, owner.id, ip, provider=provider)
                 result = response.json(

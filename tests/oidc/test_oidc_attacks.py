@@ -77,7 +77,7 @@ def _replayed_code(env: Any, b: Any, url: str) -> tuple[Any, str]:
     assert first.status_code == 200, first.text
     again = b.get(f"/auth/oidc/{PROVIDER}/login")  # a new flow, the old code
     state = query(again.headers["location"])["state"]
-    path = f"/auth/oidc/{PROVIDER}/callback?code={quote(query(url)['code'])}&state={state}"
+    path = callback_path(url).replace(query(url)["state"], state)
     return b.get(path), "oidc_code_refused"
 
 
@@ -91,6 +91,12 @@ def _provider_error(env: Any, b: Any, url: str) -> tuple[Any, str]:
     state = query(url)["state"]
     path = f"/auth/oidc/{PROVIDER}/callback?error=access_denied&state={state}"
     return b.get(path), "oidc_provider_error"
+
+
+def _missing_iss(env: Any, b: Any, url: str) -> tuple[Any, str]:
+    q = query(url)  # the provider advertises the parameter, so it must be there
+    path = f"/auth/oidc/{PROVIDER}/callback?code={quote(q['code'])}&state={q['state']}"
+    return b.get(path), "oidc_iss_param_missing"
 
 
 def _mixup_iss(env: Any, b: Any, url: str) -> tuple[Any, str]:
@@ -109,6 +115,7 @@ FLOW_ROWS = [
     pytest.param(_after_lifetime, id="callback-after-flow-lifetime-RFC6749-10.12"),
     pytest.param(_provider_error, id="provider-error-response-RFC6749-4.1.2.1"),
     pytest.param(_mixup_iss, id="mix-up-iss-parameter-RFC9207-2.4"),
+    pytest.param(_missing_iss, id="advertised-iss-parameter-missing-RFC9207-2.4"),
 ]
 
 
@@ -209,7 +216,8 @@ def test_forged_id_token_is_refused(make_oidc_env: Any, row: str) -> None:
         return {"id_token": token, "token_type": "Bearer"}
 
     client.exchange = exchange  # the provider's answer, replaced by the forged token
-    answer = b.get(f"/auth/oidc/{PROVIDER}/callback?code=x&state={params['state']}")
+    iss = quote(env.provider.issuer, safe="")
+    answer = b.get(f"/auth/oidc/{PROVIDER}/callback?code=x&state={params['state']}&iss={iss}")
     assert answer.status_code == 401, answer.text
     assert f"oidc_{reason}" in _reasons(env)
     _no_login(env)
@@ -228,7 +236,8 @@ def test_forged_row_control_passes(make_oidc_env: Any) -> None:
         return {"id_token": token}
 
     env.client_of().exchange = exchange
-    answer = b.get(f"/auth/oidc/{PROVIDER}/callback?code=x&state={params['state']}")
+    iss = quote(env.provider.issuer, safe="")
+    answer = b.get(f"/auth/oidc/{PROVIDER}/callback?code=x&state={params['state']}&iss={iss}")
     assert answer.status_code == 200, answer.text
     assert "access_token" in answer.json()
 

@@ -243,3 +243,18 @@ def test_json_start_for_scripts(make_oidc_env: Any) -> None:
     assert len(q["state"]) >= 43
     assert len(q["nonce"]) >= 43
     assert b.cookies
+
+
+def test_link_after_logout_all_is_refused(make_oidc_env: Any) -> None:
+    """A link round trip started before the owner logged out everywhere links nothing."""
+    env = make_oidc_env("tokens")
+    env.register("erin")
+    token = env.login("erin")["access_token"]
+    b = env.agent()
+    start = b.get(f"/auth/oidc/{PROVIDER}/link", headers=bearer(token))
+    url = walk_provider(start.headers["location"], random_sub())
+    assert env.client.post("/auth/logout-all", headers=bearer(token)).status_code == 204
+    answer = b.get(callback_path(url))
+    assert answer.status_code == 401, answer.text
+    erin = asyncio.run(env.repo.get_by_username("erin"))
+    assert asyncio.run(env.container.credential_store().list_for_user(erin.id, KIND)) == []
