@@ -328,9 +328,19 @@ def test_open_redirect_is_refused(make_oidc_env: Any, target: str) -> None:
 # -- burst: one state, fifty callbacks ---------------------------------------------------------
 
 
-def test_burst_same_state_logs_in_once(make_oidc_env: Any) -> None:
-    """50 concurrent callbacks with one state and cookie: exactly one login (take())."""
-    env = make_oidc_env("tokens")
+@pytest.mark.parametrize("engine", ["memory", "sqlite", "redis"])
+def test_burst_same_state_logs_in_once(
+    make_oidc_env: Any, engine: str, tmp_path: Any, request: pytest.FixtureRequest
+) -> None:
+    """50 concurrent callbacks with one state and cookie: exactly one login (take()),
+    on every store engine."""
+    config: dict[str, Any] = {"stores": engine}
+    if engine == "sqlite":
+        config["store"] = {"sqlite_path": str(tmp_path / "auth.sqlite3")}
+    if engine == "redis":
+        url = request.getfixturevalue("redis_url")
+        config["store"] = {"redis_url": url, "namespace": f"oidc-{random_sub()}"}
+    env = make_oidc_env("tokens", **config)
     b = env.agent()
     url = sign_in(b, random_sub())
     cookie = f"{FLOW_COOKIE}={b.cookies[FLOW_COOKIE]}"
