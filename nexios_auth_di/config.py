@@ -219,6 +219,67 @@ class MFASettings:
 
 
 @dataclass(frozen=True, slots=True)
+class OIDCProviderSettings:
+    """One OpenID Provider we sign users in with (``oidc.providers.<name>``, docs/oidc.md)."""
+
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str | None = field(default=None, repr=False)  # never in a repr or a log
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    #: a first sign-in with an unknown identity creates an account (false: 403)
+    allow_signup: bool = True
+    #: None: {request origin}{router prefix}/oidc/<name>/callback
+    redirect_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OIDCSettings:
+    """OpenID Connect login (``routes/oidc.py``). ``providers`` maps a name to its
+    ``OIDCProviderSettings``; each is checked at load, errors name the key."""
+
+    providers: Mapping[str, Any] = field(default_factory=dict)
+    flow_ttl: int = 600  # the whole redirect round trip must finish within this
+    max_token_age: int = 600  # an ID token's iat may be at most this old
+    leeway: int = 60  # clock skew allowed on exp / iat
+    #: at most one JWKS refetch per provider per this many seconds (unknown kids)
+    jwks_refetch_interval: int = 60
+    discovery_ttl: int = 3600  # discovery and JWKS are cached this long
+    http_timeout: float = 10.0
+    cookie_name: str = "oidc_flow"
+
+    def __post_init__(self) -> None:
+        parsed = {}
+        for name, raw in dict(self.providers).items():
+            key = f"oidc.providers.{name}"
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
+                _fail(key, "name must be 1-32 of a-z, 0-9, '_' or '-'")
+            if name == "identities":  # GET /oidc/identities lists linked identities
+                _fail(key, "name 'identities' is reserved")
+            entry = raw if isinstance(raw, OIDCProviderSettings) else None
+            entry = entry or _build(OIDCProviderSettings, raw, key + ".")
+            if not entry.issuer.startswith("https://") and not _loopback_http(entry.issuer):
+                _fail(key + ".issuer", "must be an https URL (http only on 127.0.0.1/localhost)")
+            if not entry.client_id:
+                _fail(key + ".client_id", "is not set")
+            if "openid" not in entry.scopes:
+                _fail(key + ".scopes", "must include 'openid'")
+            uri = entry.redirect_uri
+            if uri is not None and not uri.startswith(("https://", "http://")):
+                _fail(key + ".redirect_uri", "must be an absolute http(s) URL")
+            parsed[name] = entry
+        object.__setattr__(self, "providers", parsed)
+        for key in ("flow_ttl", "max_token_age", "jwks_refetch_interval", "discovery_ttl"):
+            if getattr(self, key) <= 0:
+                _fail(f"oidc.{key}", f"must be positive, got {getattr(self, key)}")
+        if self.leeway < 0 or self.http_timeout <= 0:
+            _fail("oidc.leeway", "must be >= 0 (and oidc.http_timeout positive)")
+
+
+def _loopback_http(url: str) -> bool:
+    return re.match(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)", url) is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable, with its default. Build with ``Settings.load(mapping)``."""
 
@@ -236,6 +297,7 @@ class Settings:
     accounts: AccountSettings = field(default_factory=AccountSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     mfa: MFASettings = field(default_factory=MFASettings)
+    oidc: OIDCSettings = field(default_factory=OIDCSettings)
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> Settings:

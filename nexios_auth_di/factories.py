@@ -259,3 +259,13 @@ def build_background() -> Any:
     from nexios_auth_di.accounts.email import Background
 
     return Background()
+
+
+def build_oidc_clients(settings: Settings, clock: Callable[[], float]) -> dict[str, Any]:
+    """One ``oidc.client.ProviderClient`` per configured provider (needs the oidc extra)."""
+    if not settings.oidc.providers:
+        return {}
+    from nexios_auth_di.oidc.client import ProviderClient
+
+    oidc = settings.oidc
+    return {name: ProviderClient(name, conf, oidc, clock) for name, conf in oidc.providers.items()}
