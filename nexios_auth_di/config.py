@@ -23,7 +23,7 @@ from nexios_auth_di.exceptions import ConfigurationError
 PROFILES_DIR = Path(__file__).parent / "profiles"
 PROFILES = ("development", "testing", "production")
 BACKENDS = ("jwt", "session", "api_key")
-ENGINES = ("memory", "sqlite", "redis")
+ENGINES = ("memory", "sqlite", "redis", "sqlalchemy")
 SAMESITE = ("strict", "lax", "none")
 LOGIN_MODES = ("tokens", "session", "both")
 JWT_TRANSPORTS = ("header", "cookie", "both")
@@ -121,6 +121,9 @@ class StoreSettings:
     revocation_cache: bool = False
     revocation_max_staleness: float = 1.0
     redis_socket_timeout: float = 0.5
+    # stores: sqlalchemy (docs/sqlalchemy.md): postgresql+asyncpg://... or sqlite+aiosqlite:///...
+    database_url: str | None = None
+    database_create_schema: bool = True  # false when `nexios-auth db upgrade` owns the schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,8 @@ class Settings:
             _fail("stores", f"unknown engine {self.stores!r}: choose one of {', '.join(ENGINES)}")
         if self.stores == "redis" and not self.store.redis_url:
             _fail("store.redis_url", "is not set (stores: redis)")
+        if self.stores == "sqlalchemy" and not self.store.database_url:
+            _fail("store.database_url", "is not set (stores: sqlalchemy)")
         if self.store.revocation_cache and self.stores != "redis":
             _fail("store.revocation_cache", 'needs stores "redis" (it follows Redis pub/sub)')
         if self.routes.login_mode not in LOGIN_MODES:

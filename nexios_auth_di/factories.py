@@ -41,6 +41,8 @@ def build_stores(settings: Settings, clock: Callable[[], float]) -> Any:
             "revocation_cache": store.revocation_cache,
             "revocation_max_staleness": store.revocation_max_staleness,
             "redis_socket_timeout": store.redis_socket_timeout,
+            "database_url": store.database_url,
+            "database_create_schema": store.database_create_schema,
         },
         clock=clock,
     )

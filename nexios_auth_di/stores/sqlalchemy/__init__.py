@@ -1,0 +1,35 @@
+"""SQLAlchemy 2 (async) stores and user repository: PostgreSQL (asyncpg) or SQLite
+(aiosqlite), selected with ``stores: sqlalchemy`` and ``store.database_url``.
+
+Modules: ``tables`` (the schema), ``database`` (the shared engine, errors, purge),
+``revocations``, ``sessions``, ``apikeys``, ``records`` (one-time and credentials),
+``throttle`` (login counters), ``users`` (``SqlAlchemyUserRepository``), ``migrate``
+(Alembic, the migrations in ``migrations/``). Needs the ``sqlalchemy`` extra.
+"""
+
+from __future__ import annotations
+
+from nexios_auth_di.stores.sqlalchemy.apikeys import SqlAlchemyAPIKeyStore
+from nexios_auth_di.stores.sqlalchemy.database import SqlAlchemyDatabase, async_url
+from nexios_auth_di.stores.sqlalchemy.records import (
+    SqlAlchemyCredentialStore,
+    SqlAlchemyOneTimeStore,
+)
+from nexios_auth_di.stores.sqlalchemy.revocations import (
+    SqlAlchemyRefreshFamilyStore,
+    SqlAlchemyRevocationStore,
+)
+from nexios_auth_di.stores.sqlalchemy.sessions import SqlAlchemySessionStore
+from nexios_auth_di.stores.sqlalchemy.users import SqlAlchemyUserRepository
+
+__all__ = [
+    "SqlAlchemyAPIKeyStore",
+    "SqlAlchemyCredentialStore",
+    "SqlAlchemyDatabase",
+    "SqlAlchemyOneTimeStore",
+    "SqlAlchemyRefreshFamilyStore",
+    "SqlAlchemyRevocationStore",
+    "SqlAlchemySessionStore",
+    "SqlAlchemyUserRepository",
+    "async_url",
+]
