@@ -40,7 +40,7 @@ from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.protocols import API_KEY_RETENTION
 from nexios_auth_di.stores.sqlalchemy import tables as t
 
-__all__ = ["DB_ERRORS", "SqlAlchemyDatabase", "async_url"]
+__all__ = ["DB_ERRORS", "SUPPORTED", "SqlAlchemyDatabase", "async_url"]
 
 Clock = Callable[[], float]
 T = TypeVar("T")
@@ -56,6 +56,8 @@ DB_ERRORS = (
     asyncio.TimeoutError,
 )
 
+#: the dialects whose upserts (``ON CONFLICT ... WHERE ... RETURNING``) the stores use
+SUPPORTED = ("postgresql", "sqlite")
 #: drivers for URLs given without one
 _ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg",
                   "sqlite": "sqlite+aiosqlite"}  # fmt: skip
@@ -109,6 +111,11 @@ class SqlAlchemyDatabase:
         engine_options: dict[str, Any] | None = None,
     ) -> None:
         self.url = async_url(url)
+        if self.dialect not in SUPPORTED:
+            raise ConfigurationError(
+                f"store.database_url: the SQLAlchemy stores run on {' or '.join(SUPPORTED)}, "
+                f"not {self.dialect}"
+            )
         self.clock = clock
         self.create_schema = create_schema
         self.connect_timeout = connect_timeout

@@ -20,7 +20,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from nexios_auth_di.stores.sqlalchemy.database import async_url
+from nexios_auth_di.exceptions import ConfigurationError
+from nexios_auth_di.stores.sqlalchemy.database import SUPPORTED, async_url
 from nexios_auth_di.stores.sqlalchemy.tables import metadata
 
 __all__ = [
@@ -43,10 +44,17 @@ VERSION_TABLE = "nxauth_alembic_version"
 
 def alembic_config(url: str) -> Config:
     """An Alembic ``Config`` for the packaged migrations and ``url``."""
+    url = async_url(url)
+    backend = url.split(":", 1)[0].split("+", 1)[0]
+    if backend not in SUPPORTED:
+        raise ConfigurationError(
+            f"store.database_url: the SQLAlchemy stores run on {' or '.join(SUPPORTED)}, "
+            f"not {backend}"
+        )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolation: a literal % in a password must be doubled
-    config.set_main_option("sqlalchemy.url", async_url(url).replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
