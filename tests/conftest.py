@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import logging
 
-from support.postgres_server import database_url, postgres_process
+from support.postgres_server import database_url, fresh_database_url, postgres_process
 from support.redis_server import redis_process, redis_server_bin, redis_url
 
-__all__ = ["database_url", "postgres_process", "redis_process", "redis_server_bin", "redis_url"]
+__all__ = [
+    "database_url",
+    "fresh_database_url",
+    "postgres_process",
+    "redis_process",
+    "redis_server_bin",
+    "redis_url",
+]
 
 # Nexios 3.12 prints "Resolving dependency:" on every Depend; keep test logs readable.
 logging.getLogger("nexios").setLevel(logging.WARNING)

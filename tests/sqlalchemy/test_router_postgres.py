@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,7 +15,6 @@ import pytest
 from dependency_injector import providers
 from nexios import Depend, NexiosApp
 from nexios.testclient import TestClient
-from sa_support import drop_postgres_database, new_postgres_database
 from support.postgres_server import PostgresProcess
 
 from nexios_auth_di import AuthContainer, current_user, install
@@ -52,14 +51,6 @@ def build(url: str) -> tuple[AuthContainer, NexiosApp]:
     return container, app
 
 
-@pytest.fixture
-def fresh_url(database_url: str) -> Iterator[str]:
-    """An empty database of its own on the shared PostgreSQL test server."""
-    name, url = new_postgres_database(database_url)
-    yield url
-    drop_postgres_database(database_url, name)
-
-
 def login(client: Any, password: str = PASSWORD) -> dict[str, Any]:
     answer = client.post("/auth/login", json={"username": "alice", "password": password})
     assert answer.status_code == 200, answer.text
@@ -78,10 +69,12 @@ def stored_user(url: str) -> Any:
     return asyncio.run(read())
 
 
-def test_register_login_refresh_logout_and_password_change_on_postgres(fresh_url: str) -> None:
+def test_register_login_refresh_logout_and_password_change_on_postgres(
+    fresh_database_url: str,
+) -> None:
     """Every step of the token lifecycle works with the users and the state in PostgreSQL,
     and each leaves its mark there (a replayed refresh token and old passwords fail)."""
-    _, app = build(fresh_url)
+    _, app = build(fresh_database_url)
     with TestClient(app, base_url="https://testserver") as client:
         made = client.post("/auth/register", json={"username": "alice", "password": PASSWORD})
         assert made.status_code == 201, made.text
@@ -109,7 +102,7 @@ def test_register_login_refresh_logout_and_password_change_on_postgres(fresh_url
         assert client.get("/me", headers=bearer(fresh["access_token"])).status_code == 401
 
         current = login(client)
-        before = stored_user(fresh_url).password_hash
+        before = stored_user(fresh_database_url).password_hash
         changed = client.post(
             "/auth/password",
             json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
@@ -118,17 +111,19 @@ def test_register_login_refresh_logout_and_password_change_on_postgres(fresh_url
         assert changed.status_code == 200, changed.text
         assert client.get("/me", headers=bearer(current["access_token"])).status_code == 401
         assert client.get("/me", headers=bearer(changed.json()["access_token"])).status_code == 200
-        assert stored_user(fresh_url).password_hash != before
+        assert stored_user(fresh_database_url).password_hash != before
         old = client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
         assert old.status_code == 401
         login(client, NEW_PASSWORD)
 
 
 @pytest.mark.timeout(HANG_GUARD)
-async def test_fifty_concurrent_refreshes_of_one_token_have_one_winner(fresh_url: str) -> None:
+async def test_fifty_concurrent_refreshes_of_one_token_have_one_winner(
+    fresh_database_url: str,
+) -> None:
     """A refresh token replayed 50 times at once over HTTP (ASVS 3.5.2, RFC 9700 4.14.2)
     yields exactly one new pair; the other 49 are refused, never a 500."""
-    container, app = build(fresh_url)
+    container, app = build(fresh_database_url)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
         made = await client.post("/auth/register", json={"username": "alice", "password": PASSWORD})

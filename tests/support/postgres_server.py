@@ -4,8 +4,11 @@ owns, to stop and restart it. Imported by ``tests/conftest.py``."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import glob
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -87,3 +90,44 @@ def postgres_process() -> Iterator[PostgresProcess]:
     server.start()
     yield server
     server.remove()
+
+
+async def _admin(url: str, statement: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _admin_sync(url: str, statement: str) -> None:
+    """``_admin`` on a loop of its own in a worker thread: callable from sync code and
+    from inside a running loop (an async fixture) alike."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _admin(url, statement)).result()
+
+
+def new_postgres_database(server_url: str) -> tuple[str, str]:
+    """``(name, url)`` of a new, empty database on the server of ``server_url``."""
+    from sqlalchemy.engine import make_url
+
+    name = f"nxauth_test_{secrets.token_hex(6)}"
+    _admin_sync(server_url, f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    return name, url
+
+
+def drop_postgres_database(server_url: str, name: str) -> None:
+    _admin_sync(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str) -> Iterator[str]:
+    """An empty database of its own on the shared PostgreSQL test server, dropped after."""
+    name, url = new_postgres_database(database_url)
+    yield url
+    drop_postgres_database(database_url, name)
