@@ -152,7 +152,7 @@ async def test_repositories_keep_addresses(tmp_path: Path, engine: str) -> None:
         MemoryUserRepository() if engine == "memory" else SqliteUserRepository(tmp_path / "u.db")
     )
     if engine == "sqlalchemy":
-        from nexios_auth_di.stores.sqlalchemy import SqlAlchemyUserRepository
+        from nexios_auth_di.stores.sqlalchemy.users import SqlAlchemyUserRepository
 
         repo = SqlAlchemyUserRepository(f"sqlite+aiosqlite:///{tmp_path / 'sa.db'}")
     alice = await repo.create("alice", "h1", email="Alice@example.com")

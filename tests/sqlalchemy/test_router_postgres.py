@@ -19,7 +19,7 @@ from support.postgres_server import PostgresProcess
 
 from nexios_auth_di import AuthContainer, current_user, install
 from nexios_auth_di.routes import auth_router
-from nexios_auth_di.stores.sqlalchemy import SqlAlchemyUserRepository
+from nexios_auth_di.stores.sqlalchemy.users import SqlAlchemyUserRepository
 from nexios_auth_di.testing import make_test_container
 from nexios_auth_di.users import user_loader_for
 

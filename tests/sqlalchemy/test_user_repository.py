@@ -11,8 +11,8 @@ import pytest
 
 from nexios_auth_di.exceptions import Conflict, StoreUnavailable
 from nexios_auth_di.routes.users import AccountRepository, UserRepository, user_loader_for
-from nexios_auth_di.stores.sqlalchemy import SqlAlchemyUserRepository
 from nexios_auth_di.stores.sqlalchemy.migrate import upgrade
+from nexios_auth_di.stores.sqlalchemy.users import SqlAlchemyUserRepository
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 
 Modules: ``tables`` (the schema), ``database`` (the shared engine, errors, purge),
 ``revocations``, ``sessions``, ``apikeys``, ``records`` (one-time and credentials),
-``throttle`` (login counters), ``users`` (``SqlAlchemyUserRepository``), ``migrate``
-(Alembic, the migrations in ``migrations/``). Needs the ``sqlalchemy`` extra.
+``throttle`` (login counters), ``migrate`` (Alembic, the migrations in ``migrations/``)
+and ``users`` (``SqlAlchemyUserRepository``: import it from there; it belongs to the
+routes' layer, so this package does not load it). Needs the ``sqlalchemy`` extra.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from nexios_auth_di.stores.sqlalchemy.revocations import (
     SqlAlchemyRevocationStore,
 )
 from nexios_auth_di.stores.sqlalchemy.sessions import SqlAlchemySessionStore
-from nexios_auth_di.stores.sqlalchemy.users import SqlAlchemyUserRepository
 
 __all__ = [
     "SqlAlchemyAPIKeyStore",
@@ -30,6 +30,5 @@ __all__ = [
     "SqlAlchemyRefreshFamilyStore",
     "SqlAlchemyRevocationStore",
     "SqlAlchemySessionStore",
-    "SqlAlchemyUserRepository",
     "async_url",
 ]

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from nexios_auth_di.exceptions import ConfigurationError
 from nexios_auth_di.stores.sqlalchemy.database import async_url
 from nexios_auth_di.stores.sqlalchemy.migrate import VERSION_TABLE, include_name
 from nexios_auth_di.stores.sqlalchemy.tables import metadata
@@ -40,7 +41,7 @@ def _run() -> None:
     config = context.config
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError("no database URL: pass --url or set store.database_url")
+        raise ConfigurationError("store.database_url: no database URL (pass --url)")
     connection = config.attributes.get("connection")
     if isinstance(connection, Connection):  # autogenerate comparisons reuse the caller's
         _configure(connection)
@@ -48,4 +49,15 @@ def _run() -> None:
         asyncio.run(_online(url))
 
 
-_run()
+def _in_alembic() -> bool:
+    """True when Alembic runs this file (its ``context`` proxy is installed); False when
+    something merely imports it (tooling, the package's layout tests)."""
+    try:
+        context.config  # noqa: B018 - the probe
+    except AttributeError:
+        return False
+    return True
+
+
+if _in_alembic():
+    _run()
