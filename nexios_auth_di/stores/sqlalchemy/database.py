@@ -96,6 +96,8 @@ class SqlAlchemyDatabase:
 
     ``create_schema`` (default on) creates missing tables on first use, like the SQLite
     engine does; turn it off when ``nexios-auth db upgrade`` (Alembic) owns the schema.
+    On PostgreSQL, connecting gives up after ``connect_timeout`` seconds and a statement
+    after ``statement_timeout`` (both then ``StoreUnavailable``).
     """
 
     def __init__(
@@ -105,12 +107,15 @@ class SqlAlchemyDatabase:
         clock: Clock = time.time,
         create_schema: bool = True,
         connect_timeout: float = 2.0,
+        statement_timeout: float = 5.0,
         purge_every: int = 1000,
         purge_interval: float = 60.0,
         api_key_retention: float = API_KEY_RETENTION,
         engine_options: dict[str, Any] | None = None,
     ) -> None:
         self.url = async_url(url)
+        #: ``postgresql`` or ``sqlite``: which upsert spelling the stores build
+        self.dialect: str = make_url(self.url).get_backend_name()
         if self.dialect not in SUPPORTED:
             raise ConfigurationError(
                 f"store.database_url: the SQLAlchemy stores run on {' or '.join(SUPPORTED)}, "
@@ -119,6 +124,7 @@ class SqlAlchemyDatabase:
         self.clock = clock
         self.create_schema = create_schema
         self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
         self.api_key_retention = api_key_retention
         self._options = dict(engine_options or {})
         self._purge_every = purge_every
@@ -129,11 +135,6 @@ class SqlAlchemyDatabase:
         self._schema_lock: asyncio.Lock | None = None
         self._writes = 0
         self._last_purge = clock()
-
-    @property
-    def dialect(self) -> str:
-        """``postgresql`` or ``sqlite`` (or another backend's name)."""
-        return make_url(self.url).get_backend_name()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -157,7 +158,11 @@ class SqlAlchemyDatabase:
         options: dict[str, Any] = {}
         if self.dialect == "postgresql":
             options.update(pool_timeout=self.connect_timeout, pool_size=10, max_overflow=20)
-            options["connect_args"] = {"timeout": self.connect_timeout}
+            # a server that stops answering (not refusing) must not hang requests either
+            options["connect_args"] = {
+                "timeout": self.connect_timeout,
+                "command_timeout": self.statement_timeout,
+            }
         elif self.dialect == "sqlite":
             # SQLite runs one writer at a time anyway: one pooled connection makes racing
             # callers queue on the pool (no busy-wait polling on the file lock), as the
