@@ -29,6 +29,11 @@ def tests(session: nox.Session) -> None:
             "REDIS_URL is not set: Redis tests will be skipped. Start a throwaway server "
             'with: eval "$(scripts/redis-test-server.sh)"'
         )
+    if not os.environ.get("DATABASE_URL"):
+        session.warn(
+            "DATABASE_URL is not set: PostgreSQL tests will be skipped. Start a throwaway "
+            'cluster with: eval "$(scripts/postgres-test-server.sh)"'
+        )
     session.run(PY, "-m", "pytest", *session.posargs)
 
 

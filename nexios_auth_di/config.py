@@ -23,7 +23,7 @@ from nexios_auth_di.exceptions import ConfigurationError
 PROFILES_DIR = Path(__file__).parent / "profiles"
 PROFILES = ("development", "testing", "production")
 BACKENDS = ("jwt", "session", "api_key")
-ENGINES = ("memory", "sqlite", "redis")
+ENGINES = ("memory", "sqlite", "redis", "sqlalchemy")
 CLUSTER_URLS = ("redis+cluster://", "rediss+cluster://")
 SAMESITE = ("strict", "lax", "none")
 LOGIN_MODES = ("tokens", "session", "both")
@@ -124,6 +124,9 @@ class StoreSettings:
     redis_socket_timeout: float = 0.5
     # Redis Cluster (docs/deployment.md); a redis+cluster:// or rediss+cluster:// URL implies it
     redis_cluster: bool = False
+    # stores: sqlalchemy (docs/sqlalchemy.md): postgresql+asyncpg://... or sqlite+aiosqlite:///...
+    database_url: str | None = None
+    database_create_schema: bool = True  # false when `nexios-auth db upgrade` owns the schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +324,8 @@ class Settings:
             _fail("store.redis_url", "is not set (stores: redis)")
         if self.store.redis_cluster and self.stores != "redis":
             _fail("store.redis_cluster", 'needs stores "redis"')
+        if self.stores == "sqlalchemy" and not self.store.database_url:
+            _fail("store.database_url", "is not set (stores: sqlalchemy)")
         if self.store.revocation_cache and self.stores != "redis":
             _fail("store.revocation_cache", 'needs stores "redis" (it follows Redis pub/sub)')
         if self.routes.login_mode not in LOGIN_MODES:

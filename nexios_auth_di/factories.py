@@ -42,6 +42,8 @@ def build_stores(settings: Settings, clock: Callable[[], float]) -> Any:
             "revocation_max_staleness": store.revocation_max_staleness,
             "redis_socket_timeout": store.redis_socket_timeout,
             "redis_cluster": store.redis_cluster,
+            "database_url": store.database_url,
+            "database_create_schema": store.database_create_schema,
         },
         clock=clock,
     )

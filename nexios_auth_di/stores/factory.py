@@ -36,7 +36,7 @@ from nexios_auth_di.stores.protocols import (
 
 __all__ = ["ENGINES", "StoreSet", "build_stores"]
 
-ENGINES = ("memory", "sqlite", "redis")
+ENGINES = ("memory", "sqlite", "redis", "sqlalchemy")
 
 
 async def _nothing() -> None:
@@ -107,10 +107,32 @@ def _cached(
     return cache, close
 
 
+def _sqlalchemy(config: Mapping[str, Any], clock: Callable[[], float]) -> StoreSet:
+    """``stores: sqlalchemy``: PostgreSQL or SQLite through one SQLAlchemy async engine."""
+    url = _setting(config, "database_url", "sqlalchemy")
+    sa = _import("sqlalchemy", "sqlalchemy")
+    create = config.get("database_create_schema")
+    db = sa.SqlAlchemyDatabase(
+        url, clock=clock, create_schema=True if create is None else _flag(create)
+    )
+    return StoreSet(
+        sa.SqlAlchemyRevocationStore(db),
+        sa.SqlAlchemyRefreshFamilyStore(db),
+        sa.SqlAlchemySessionStore(db),
+        sa.SqlAlchemyAPIKeyStore(db),
+        sa.SqlAlchemyOneTimeStore(db),
+        sa.SqlAlchemyCredentialStore(db),
+        "sqlalchemy",
+        db.close,
+        db,
+    )
+
+
 def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time.time) -> StoreSet:
     """Stores for ``config["stores"]`` (``memory`` when unset).
 
-    Keys: ``sqlite_path`` (sqlite), ``redis_url``, ``namespace`` (default ``nxauth``),
+    Keys: ``sqlite_path`` (sqlite), ``database_url`` and ``database_create_schema``
+    (sqlalchemy), ``redis_url``, ``namespace`` (default ``nxauth``),
     ``redis_socket_timeout`` (seconds, default 0.5) and ``redis_cluster`` (bool; a
     ``redis+cluster://`` URL implies it) for redis; ``revocation_cache`` (bool,
     redis only) and ``revocation_max_staleness`` (seconds, default 1) opt in to the
@@ -175,6 +197,8 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
             closer,
             db,
         )
+    if engine == "sqlalchemy":
+        return _sqlalchemy(config, clock)
     raise ConfigurationError(
         f"unknown stores engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}"
     )

@@ -41,6 +41,10 @@ def limiter_for(
             from nexios_auth_di.throttle.redis import RedisLimiter
 
             return RedisLimiter(database)
+        if engine == "sqlalchemy" and database is not None:
+            from nexios_auth_di.stores.sqlalchemy.throttle import SqlAlchemyLimiter
+
+            return SqlAlchemyLimiter(database)
         return MemoryLimiter()
     spec = storage.strip().removeprefix("async+")
     if spec in ("memory://", "memory"):

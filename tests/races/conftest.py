@@ -1,9 +1,11 @@
-"""Fixtures for the race tests: one app per store engine (memory, SQLite, Redis)."""
+"""Fixtures for the race tests: one app per store engine (memory, SQLite, Redis, and
+SQLAlchemy on aiosqlite and on PostgreSQL)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from race_support import RaceApp, race_app
@@ -15,6 +17,8 @@ from race_support import RaceApp, race_app
         "sqlite",
         pytest.param("redis", marks=pytest.mark.redis),
         pytest.param("redis-cluster", marks=pytest.mark.redis),
+        "sqlalchemy+aiosqlite",
+        pytest.param("sqlalchemy+asyncpg", marks=pytest.mark.postgres),
     ]
 )
 async def race(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RaceApp]:
@@ -22,8 +26,14 @@ async def race(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     with its login and refresh gates unarmed."""
     engine: str = request.param
     redis_url = None
+    config: dict[str, Any] = {}
     if engine.startswith("redis"):
         fixture = "redis_cluster_url" if engine == "redis-cluster" else "redis_url"
         engine, redis_url = "redis", request.getfixturevalue(fixture)
-    async with race_app(engine, tmp_path, redis_url) as app:
+    elif engine.startswith("sqlalchemy"):
+        url = f"sqlite+aiosqlite:///{tmp_path / 'sa.db'}"
+        if engine == "sqlalchemy+asyncpg":
+            url = request.getfixturevalue("fresh_database_url")
+        config = {"stores": "sqlalchemy", "store": {"database_url": url}}
+    async with race_app(engine, tmp_path, redis_url, **config) as app:
         yield app
