@@ -34,15 +34,21 @@ class Conn:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
+        self.body = b""
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, headers: dict[str, str]) -> int:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> int:
+        """Send one request; return its status (the body is kept in ``self.body``)."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
         lines = [f"{method} {path} HTTP/1.1", f"host: {self.host}:{self.port}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        if body:
+            lines += ["content-type: application/json", f"content-length: {len(body)}"]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
@@ -54,8 +60,7 @@ class Conn:
                     length = int(value)
                 elif lowered == b"connection" and value.strip().lower() == b"close":
                     close = True
-            if length:
-                await self.reader.readexactly(length)
+            self.body = await self.reader.readexactly(length) if length else b""
         except BaseException:
             self.close()
             raise

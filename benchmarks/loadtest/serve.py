@@ -92,6 +92,7 @@ class Server:
     def __init__(self, redis_url: str, namespace: str, *, workers: int = 2) -> None:
         self.port = free_port()
         self.workers = workers
+        self.pids: list[int] = []
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         args = [sys.executable, "-m", "uvicorn", "benchmarks.loadtest.app:app"]
         args += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
@@ -128,10 +129,11 @@ class Server:
                 time.sleep(0.1)
         if len(seen) < self.workers:
             raise RuntimeError(f"only {len(seen)} of {self.workers} workers answered")
+        self.pids = sorted(seen)
 
     def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return [int(p) for p in children.read_text().split()]
+        """The workers that answered ``/pid`` (not uvicorn's supervisor or helpers)."""
+        return list(self.pids)
 
     def errors(self) -> str:
         self.log.seek(0)
