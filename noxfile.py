@@ -55,9 +55,11 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def loadtest(session: nox.Session) -> None:
-    """Real uvicorn (2 workers) over Redis under load, then Redis frozen for 5 s
-    (benchmarks/loadtest/run.py; a private Redis unless REDIS_URL is set). Bounded."""
+    """Real uvicorn (2 workers) over Redis under load, then Redis frozen for 5 s, then
+    the store footprint and Redis commands per request (benchmarks/loadtest/; a private
+    Redis unless REDIS_URL is set). Bounded: about 2 minutes."""
     session.run(PY, "benchmarks/loadtest/run.py")
+    session.run(PY, "benchmarks/loadtest/footprint.py")
 
 
 @nox.session(venv_backend="none")

@@ -23,6 +23,7 @@ import json
 import sys
 import time
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 TIMEOUT = 10.0
@@ -90,7 +91,9 @@ async def steady(plan: dict[str, Any]) -> dict[str, Any]:
     }
     cursors = {r["name"]: count() for r in routes}
 
-    async def client(i: int, route: dict[str, Any], until: float, lat: list[float]) -> dict[int, int]:
+    async def client(
+        i: int, route: dict[str, Any], until: float, lat: list[float]
+    ) -> dict[int, int]:
         statuses: dict[int, int] = {}
         sets, per, conn = route["headers"], route["per"], conns[i]
         cursor = cursors[route["name"]]
@@ -107,9 +110,7 @@ async def steady(plan: dict[str, Any]) -> dict[str, Any]:
             lat: list[float] = []
             start = time.perf_counter()
             until = start + plan["slice"]
-            parts = await asyncio.gather(
-                *(client(i, route, until, lat) for i in range(len(conns)))
-            )
+            parts = await asyncio.gather(*(client(i, route, until, lat) for i in range(len(conns))))
             elapsed = time.perf_counter() - start
             if round_no < plan["warmup_rounds"]:
                 continue
@@ -147,7 +148,7 @@ async def timeline(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    plan = json.loads(open(sys.argv[1]).read())
+    plan = json.loads(Path(sys.argv[1]).read_text())
     work = steady if plan["mode"] == "steady" else timeline
     result = asyncio.run(work(plan))
     with open(sys.argv[2], "w") as out:

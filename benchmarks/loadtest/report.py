@@ -56,9 +56,10 @@ def outage_summary(
         series[slot] += 1
     revoked_200 = sum(1 for _, _, route, status in records if route == "revoked" and status == 200)
     after_valid = sorted(
-        (done, status) for sent, done, route, status in records
+        (done, status)
+        for sent, done, route, status in records
         if route == "valid" and sent >= thawed
-    )  # fmt: skip
+    )
     failures = [done for done, status in after_valid if status != 200]
     first_ok = next((done for done, status in after_valid if status == 200), None)
     return {
@@ -93,14 +94,21 @@ def markdown(report: dict[str, Any]) -> str:
         )
     gap = report.get("outage")
     if gap:
-        lines += ["", f"Redis frozen (SIGSTOP) for {gap['gap_s']} s:", "",
-                  "| phase | valid token | revoked token |", "|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"Redis frozen (SIGSTOP) for {gap['gap_s']} s:",
+            "",
+            "| phase | valid token | revoked token |",
+            "|---|---|---|",
+        ]
         for phase in ("before", "during", "after"):
             cells = [
-                ", ".join(f"{s}: {n}" for s, n in sorted(gap["phases"].get(phase, {})
-                                                          .get(route, {}).items()))
+                ", ".join(
+                    f"{s}: {n}"
+                    for s, n in sorted(gap["phases"].get(phase, {}).get(route, {}).items())
+                )
                 for route in ("valid", "revoked")
-            ]  # fmt: skip
+            ]
             lines.append(f"| {phase} | {cells[0]} | {cells[1]} |")
         lines += [
             "",
@@ -124,9 +132,13 @@ def chart(report: dict[str, Any], path: Path) -> None:
     rows = [report["steady"][n] for n in names]
     bars = ax.bar(names, [r["req_s"] for r in rows], color="#4C72B0")
     for bar, row in zip(bars, rows, strict=True):
-        ax.annotate(f"{row['ratio_to_bare']:.2f}x\np99 {row['p99_ms']:.0f} ms",
-                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=8)  # fmt: skip
+        ax.annotate(
+            f"{row['ratio_to_bare']:.2f}x\np99 {row['p99_ms']:.0f} ms",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_ylabel("requests/s (median of slices)")
     ax.set_title("uvicorn x2 workers, Redis + cached revocation view")
     ax.tick_params(axis="x", rotation=25, labelsize=8)
@@ -138,10 +150,16 @@ def chart(report: dict[str, Any], path: Path) -> None:
             for status, series in sorted(gap["bins"].get(route, {}).items()):
                 xs = [i * step for i in range(len(series))]
                 style = "-" if route == "valid" else "--"
-                ax.plot(xs, [n / step for n in series], style, label=f"{route} -> {status}",
-                        color=colour if status in ("200", "401") else None)  # fmt: skip
-        ax.axvspan(gap["frozen_at_s"], gap["thawed_at_s"], color="grey", alpha=0.2,
-                   label="Redis frozen")  # fmt: skip
+                ax.plot(
+                    xs,
+                    [n / step for n in series],
+                    style,
+                    label=f"{route} -> {status}",
+                    color=colour if status in ("200", "401") else None,
+                )
+        ax.axvspan(
+            gap["frozen_at_s"], gap["thawed_at_s"], color="grey", alpha=0.2, label="Redis frozen"
+        )
         ax.set_xlabel("s")
         ax.set_ylabel("responses/s")
         ax.set_title(f"Redis frozen {gap['gap_s']} s: revoked accepted = {gap['revoked_accepted']}")

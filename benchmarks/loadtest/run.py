@@ -49,9 +49,8 @@ def bearer(token: str) -> dict[str, str]:
 
 def mint(server: Server, redis_url: str, namespace: str) -> dict[str, list[dict[str, str]]]:
     """Every credential the steady phase sends, made before any timing starts."""
-    from nexios_auth_di.container import shutdown
-
     from benchmarks.loadtest.app import build_container
+    from nexios_auth_di.container import shutdown
 
     env = {"NEXIOS_AUTH_REDIS_URL": redis_url, "NEXIOS_AUTH_NAMESPACE": namespace}
     container = build_container(env)
@@ -101,11 +100,18 @@ def steady(server: Server, creds: dict[str, list[dict[str, str]]]) -> Any:
         {"name": "token cold", "path": "/me", "headers": creds["cold"], "per": "request"},
         {"name": "session cookie", "path": "/me", "headers": creds["session"], "per": "client"},
         {"name": "API key", "path": "/me", "headers": creds["api"], "per": "client"},
-        {"name": "permission_required", "path": "/perm", "headers": creds["warm"],
-         "per": "client"},
-    ]  # fmt: skip
-    plan = {"mode": "steady", "host": "127.0.0.1", "port": server.port, "clients": CLIENTS,
-            "slice": SLICE, "rounds": ROUNDS, "warmup_rounds": 1, "routes": routes}  # fmt: skip
+        {"name": "permission_required", "path": "/perm", "headers": creds["warm"], "per": "client"},
+    ]
+    plan = {
+        "mode": "steady",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "clients": CLIENTS,
+        "slice": SLICE,
+        "rounds": ROUNDS,
+        "warmup_rounds": 1,
+        "routes": routes,
+    }
     return finish(loadgen(plan), timeout=(ROUNDS + 1) * len(routes) * (SLICE + 10) + 60)
 
 
@@ -122,8 +128,14 @@ def outage(server: Server, redis: Redis, creds: dict[str, list[dict[str, str]]])
         {"name": "revoked", "path": "/me", "headers": revoked},
     ]
     duration = BEFORE + GAP + AFTER
-    plan = {"mode": "timeline", "host": "127.0.0.1", "port": server.port,
-            "clients": CLIENTS, "duration": duration, "routes": routes}  # fmt: skip
+    plan = {
+        "mode": "timeline",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "clients": CLIENTS,
+        "duration": duration,
+        "routes": routes,
+    }
     start = time.time()
     proc = loadgen(plan)
     try:
@@ -150,9 +162,16 @@ def main() -> int:
         gap = outage(server, redis, creds) if redis.pid is not None else None
         report = {
             "versions": versions(redis),
-            "setup": {"workers": 2, "clients": CLIENTS, "slice_s": SLICE, "rounds": ROUNDS,
-                      "stores": "redis", "revocation_cache": True, "cold_tokens": COLD_TOKENS,
-                      "wall_s": round(time.time() - started, 1)},  # fmt: skip
+            "setup": {
+                "workers": 2,
+                "clients": CLIENTS,
+                "slice_s": SLICE,
+                "rounds": ROUNDS,
+                "stores": "redis",
+                "revocation_cache": True,
+                "cold_tokens": COLD_TOKENS,
+                "wall_s": round(time.time() - started, 1),
+            },
             "steady": table,
             "outage": gap,
         }

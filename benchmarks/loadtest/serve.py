@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -58,6 +59,12 @@ class Redis:
         cmd = ["redis-cli", "-h", host, "-p", port, *args]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
 
+    def monitor(self) -> Monitor:
+        """A ``MONITOR`` connection recording every command, until ``Monitor.stop``."""
+        host_port = self.url.split("//", 1)[1].split("/", 1)[0]
+        host, port = host_port.rsplit(":", 1)
+        return Monitor(host, int(port))
+
     def version(self) -> str:
         for line in self.cli("INFO", "server").splitlines():
             if line.startswith("redis_version:"):
@@ -86,10 +93,56 @@ class Redis:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
+class Monitor:
+    """Redis ``MONITOR`` on a raw socket, read by a thread (no pipe buffer to lose)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.create_connection((host, port), timeout=5)
+        self.sock.sendall(b"MONITOR\r\n")
+        self.data = bytearray()
+        while b"+OK\r\n" not in self.data:
+            self.data += self.sock.recv(65536)
+        self.data.clear()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.done.is_set():
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not chunk:
+                return
+            self.data += chunk
+
+    def stop(self, ignored: set[str]) -> int:
+        """Commands sent by clients (not run from Lua) that it saw, less ``ignored``."""
+        time.sleep(0.3)  # the last lines arrive
+        self.done.set()
+        self.thread.join()
+        self.sock.close()
+        count = 0
+        for line in self.data.decode(errors="replace").splitlines():
+            if "[0 lua]" in line or '"' not in line:
+                continue
+            count += line.split('"', 2)[1].lower() not in ignored
+        return count
+
+
 class Server:
     """``uvicorn benchmarks.loadtest.app:app --workers N`` on a free 127.0.0.1 port."""
 
-    def __init__(self, redis_url: str, namespace: str, *, workers: int = 2) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        namespace: str,
+        *,
+        workers: int = 2,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.workers = workers
         self.pids: list[int] = []
@@ -99,13 +152,19 @@ class Server:
         args += ["--log-level", "warning", "--no-access-log"]
         env = {**os.environ, "NEXIOS_AUTH_REDIS_URL": redis_url}
         env["NEXIOS_AUTH_NAMESPACE"] = namespace
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
-            args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=self.log,
+            args,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
             start_new_session=True,
-        )  # fmt: skip
+        )
 
-    def call(self, method: str, path: str, headers: dict[str, str] | None = None,
-             body: Any = None) -> tuple[int, Any]:  # fmt: skip
+    def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None
+    ) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         hdrs = {"content-type": "application/json", **(headers or {})}
         req = urllib.request.Request(

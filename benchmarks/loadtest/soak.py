@@ -78,17 +78,28 @@ async def load(server: Server, until: float, counts: dict[str, int]) -> None:
 async def soak(server: Server) -> dict[str, Any]:
     pids = server.worker_pids()
     counts = dict.fromkeys(
-        ("cycles", "me_ok", "revoked", "revoked_accepted_now", "revoked_accepted_late",
-         "late_checks"), 0,
-    )  # fmt: skip
+        (
+            "cycles",
+            "me_ok",
+            "revoked",
+            "revoked_accepted_now",
+            "revoked_accepted_late",
+            "late_checks",
+        ),
+        0,
+    )
     start = time.time()
     samples: list[dict[str, Any]] = []
 
     async def sample() -> None:
         while time.time() < start + SECONDS:
-            samples.append({"t": round(time.time() - start, 2),
-                            "rss": {str(p): rss_bytes(p) for p in pids},
-                            "cycles": counts["cycles"]})  # fmt: skip
+            samples.append(
+                {
+                    "t": round(time.time() - start, 2),
+                    "rss": {str(p): rss_bytes(p) for p in pids},
+                    "cycles": counts["cycles"],
+                }
+            )
             await asyncio.sleep(1.0)
 
     await asyncio.gather(sample(), load(server, start + SECONDS, counts))
@@ -129,17 +140,22 @@ def chart(report: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.6))
     samples = report["samples"]
     for n, pid in enumerate(report["pids"]):
-        ax.plot([s["t"] for s in samples], [s["rss"][str(pid)] / 2**20 for s in samples],
-                label=f"worker {n + 1}")  # fmt: skip
+        ax.plot(
+            [s["t"] for s in samples],
+            [s["rss"][str(pid)] / 2**20 for s in samples],
+            label=f"worker {n + 1}",
+        )
         base = report["verdict"]["rss"][str(pid)]["rss_at_10s_mib"]
         ax.axhspan(base * (1 - TOLERANCE), base * (1 + TOLERANCE), alpha=0.08)
     ax.axvline(WARMUP, color="grey", linestyle=":", label="end of warm-up")
     ax.set_xlabel("s")
     ax.set_ylabel("RSS (MiB)")
     c = report["counts"]
-    ax.set_title(f"soak: {c['cycles']} issue/refresh/revoke cycles, "
-                 f"revoked accepted = {c['revoked_accepted_now'] + c['revoked_accepted_late']}",
-                 fontsize=10)  # fmt: skip
+    ax.set_title(
+        f"soak: {c['cycles']} issue/refresh/revoke cycles, "
+        f"revoked accepted = {c['revoked_accepted_now'] + c['revoked_accepted_late']}",
+        fontsize=10,
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -164,13 +180,17 @@ def main() -> int:
     (RESULTS / "soak.json").write_text(json.dumps(report, indent=1) + "\n")
     chart(report, RESULTS / "soak.png")
     c = report["counts"]
-    print(f"{c['cycles']} cycles in {SECONDS:.0f} s ({c['cycles'] / SECONDS:.0f}/s), "
-          f"{c['revoked']} tokens revoked, {c['late_checks']} re-checked on any worker")  # fmt: skip
+    print(
+        f"{c['cycles']} cycles in {SECONDS:.0f} s ({c['cycles'] / SECONDS:.0f}/s), "
+        f"{c['revoked']} tokens revoked, {c['late_checks']} re-checked on any worker"
+    )
     print("| worker | RSS at 10 s MiB | min | max | max deviation | end vs 10 s |")
     print("|---|---:|---:|---:|---:|---:|")
     for n, d in enumerate(report["verdict"]["rss"].values()):
-        print(f"| {n + 1} | {d['rss_at_10s_mib']} | {d['min_mib']} | {d['max_mib']} | "
-              f"{d['max_deviation']:.1%} | {d['end_vs_10s']:+.1%} |")  # fmt: skip
+        print(
+            f"| {n + 1} | {d['rss_at_10s_mib']} | {d['min_mib']} | {d['max_mib']} | "
+            f"{d['max_deviation']:.1%} | {d['end_vs_10s']:+.1%} |"
+        )
     for rule, ok in report["verdict"]["rules"].items():
         print(f"- {'PASS' if ok else 'FAIL'}: {rule}")
     return 0 if all(report["verdict"]["rules"].values()) else 1
