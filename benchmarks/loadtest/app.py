@@ -16,7 +16,8 @@ the JWT, API-key and session backends, server-side sessions in Redis.
 
 Configuration comes from the environment, so every worker builds the same container:
 ``NEXIOS_AUTH_REDIS_URL`` (unset: memory stores, for the in-process test),
-``NEXIOS_AUTH_NAMESPACE``, ``NEXIOS_AUTH_JWT_SECRET``, ``NEXIOS_AUTH_REVOCATION_CACHE``.
+``NEXIOS_AUTH_NAMESPACE``, ``NEXIOS_AUTH_JWT_SECRET``, ``NEXIOS_AUTH_REVOCATION_CACHE``,
+``NEXIOS_AUTH_ACCESS_TTL``, ``NEXIOS_AUTH_REFRESH_TTL``, ``NEXIOS_AUTH_REFRESH_ABSOLUTE_TTL``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,15 @@ def config_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     redis_url = env.get("NEXIOS_AUTH_REDIS_URL")
     return {
         "backends": ["jwt", "api_key", "session"],
-        "jwt": {"secret_key": env.get("NEXIOS_AUTH_JWT_SECRET", LOADTEST_SECRET)},
+        "jwt": {
+            "secret_key": env.get("NEXIOS_AUTH_JWT_SECRET", LOADTEST_SECRET),
+            # the soak shortens these so revocation marks expire within its warm-up
+            "access_ttl": int(env.get("NEXIOS_AUTH_ACCESS_TTL", "900")),
+            "refresh_ttl": int(env.get("NEXIOS_AUTH_REFRESH_TTL", str(14 * 86400))),
+            "refresh_absolute_ttl": int(
+                env.get("NEXIOS_AUTH_REFRESH_ABSOLUTE_TTL", str(30 * 86400))
+            ),
+        },
         "session": {"secret_key": SESSION_SECRET, "secure": False},  # plain http on loopback
         "stores": "redis" if redis_url else "memory",
         "store": {

@@ -35,7 +35,7 @@ from serve import RESULTS, Redis, Server, versions
 
 CLIENTS = int(os.environ.get("LOADTEST_CLIENTS", "32"))
 SLICE = float(os.environ.get("LOADTEST_SLICE", "0.3"))
-ROUNDS = int(os.environ.get("LOADTEST_ROUNDS", "16"))
+ROUNDS = int(os.environ.get("LOADTEST_ROUNDS", "20"))
 BEFORE = float(os.environ.get("LOADTEST_BEFORE", "3"))
 GAP = float(os.environ.get("LOADTEST_GAP", "5"))
 AFTER = float(os.environ.get("LOADTEST_AFTER", "5"))

@@ -30,6 +30,20 @@ from serve import RESULTS, Redis, Server, rss_bytes, versions
 SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "8"))
 WARMUP = 10.0
+#: Token lifetimes (s). Every revocation is kept, in Redis and in each worker's view,
+#: until the token it names expires: with the defaults (15 min access, 30-day login) a
+#: 60 s soak only ever accumulates. Short lifetimes let the live state reach its level
+#: within the warm-up, so growth after it is a leak, not retained revocations.
+#: SOAK_TTLS=default keeps the library defaults.
+TTLS = (
+    {}
+    if os.environ.get("SOAK_TTLS") == "default"
+    else {
+        "NEXIOS_AUTH_ACCESS_TTL": "5",
+        "NEXIOS_AUTH_REFRESH_TTL": "5",
+        "NEXIOS_AUTH_REFRESH_ABSOLUTE_TTL": "8",
+    }
+)
 TOLERANCE = 0.10
 RECHECK_AFTER = 1.1  # x store.revocation_max_staleness (1 s)
 
@@ -47,8 +61,11 @@ async def load(server: Server, until: float, counts: dict[str, int]) -> None:
 
     async def client(i: int) -> None:
         conn, other = Conn("127.0.0.1", server.port), Conn("127.0.0.1", server.port)
-        user = f"u{i}"
+        turn = 0
         while time.time() < until:
+            # 256 users in turn: each has a few live logins, never past the 50 per user
+            # at which the oldest would be ended (that would be another workload)
+            user, turn = f"u{(i * 32 + turn) % 256}", turn + 1
             status = await conn.request("POST", "/issue", {}, json.dumps({"user": user}).encode())
             pair = json.loads(conn.body)
             assert status == 200, (status, pair)
@@ -164,11 +181,19 @@ def chart(report: dict[str, Any], path: Path) -> None:
 
 def main() -> int:
     redis = Redis()
-    server = Server(redis.url, f"nxauth-soak-{uuid.uuid4().hex[:8]}", workers=2)
+    server = Server(redis.url, f"nxauth-soak-{uuid.uuid4().hex[:8]}", workers=2, extra_env=TTLS)
     try:
         server.wait_ready()
         result = asyncio.run(soak(server))
-        report = {"versions": versions(redis), "seconds": SECONDS, "clients": CLIENTS, **result}
+        keys = redis.cli("DBSIZE").strip()  # live revocations, families, ... at the end
+        report = {
+            "versions": versions(redis),
+            "seconds": SECONDS,
+            "clients": CLIENTS,
+            "ttls": TTLS or "library defaults",
+            "redis_keys_at_end": int(keys) if keys.isdigit() else keys,
+            **result,
+        }
     except BaseException:
         print(server.errors(), file=sys.stderr)
         raise
@@ -182,7 +207,8 @@ def main() -> int:
     c = report["counts"]
     print(
         f"{c['cycles']} cycles in {SECONDS:.0f} s ({c['cycles'] / SECONDS:.0f}/s), "
-        f"{c['revoked']} tokens revoked, {c['late_checks']} re-checked on any worker"
+        f"{c['revoked']} tokens revoked, {c['late_checks']} re-checked on any worker; "
+        f"TTLs {report['ttls']}; {report['redis_keys_at_end']} Redis keys at the end"
     )
     print("| worker | RSS at 10 s MiB | min | max | max deviation | end vs 10 s |")
     print("|---|---:|---:|---:|---:|---:|")
