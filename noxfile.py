@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench, demo.
+"""Sessions: tests, lint, typecheck, bench, loadtest, soak, demo.
 
 They run in the environment nox itself runs in (``venv_backend="none"``, tools invoked
 as ``sys.executable -m ...``): the README's commands create ``.venv`` with
@@ -56,6 +56,21 @@ def bench(session: nox.Session) -> None:
     session.run(PY, "-m", "pip", "install", "-q", "fastapi", "litestar", "starlette")
     for script in sorted(glob.glob("benchmarks/bench_*.py")):
         session.run(PY, script)
+
+
+@nox.session(venv_backend="none")
+def loadtest(session: nox.Session) -> None:
+    """Real uvicorn (2 workers) over Redis under load, then Redis frozen for 5 s, then
+    the store footprint and Redis commands per request (benchmarks/loadtest/; a private
+    Redis unless REDIS_URL is set). Bounded: about 2 minutes."""
+    session.run(PY, "benchmarks/loadtest/run.py")
+    session.run(PY, "benchmarks/loadtest/footprint.py")
+
+
+@nox.session(venv_backend="none")
+def soak(session: nox.Session) -> None:
+    """60 s of issue/refresh/revoke against Redis, sampling the workers' RSS."""
+    session.run(PY, "benchmarks/loadtest/soak.py")
 
 
 @nox.session(venv_backend="none")
