@@ -55,14 +55,14 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def demo(session: nox.Session) -> None:
-    """Serve the example app on http://127.0.0.1:8000 (SQLite, nothing else to install)."""
+    """Serve examples/quickstart on http://127.0.0.1:8000 (SQLite, nothing else to install)."""
     port = os.environ.get("PORT", "8000")
     session.run(
         PY,
         "-m",
         "uvicorn",
         "--factory",
-        "examples.app:create_app",
+        "examples.quickstart.app:create_app",
         "--host",
         "127.0.0.1",
         "--port",
