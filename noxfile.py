@@ -68,3 +68,10 @@ def demo(session: nox.Session) -> None:
         "--port",
         port,
     )
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """Build the mkdocs site with --strict into site/ (gitignored); a broken link fails."""
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run(PY, "-m", "mkdocs", "build", "--strict", "--site-dir", "site")
