@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from examples.api_keys import app as example  # noqa: E402
-
 from nexios_auth_di.cli import cli  # noqa: E402
 
 
