@@ -67,6 +67,7 @@ def demo(session: nox.Session) -> None:
         "127.0.0.1",
         "--port",
         port,
+        env={"PORT": port},  # the app's first-run banner names the same port
     )
 
 

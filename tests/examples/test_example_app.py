@@ -166,7 +166,7 @@ def test_demo_command_serves_under_uvicorn(tmp_path: Path):
     """`nox -s demo` runs `uvicorn --factory examples.quickstart.app:create_app`: it must boot and
     answer a real HTTP login round trip."""
     port = free_port()
-    env = {**os.environ, "EXAMPLE_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "EXAMPLE_DATA_DIR": str(tmp_path), "PORT": str(port)}  # as nox sets it
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "examples.quickstart.app:create_app",
            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -191,3 +191,5 @@ def test_demo_command_serves_under_uvicorn(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    banner = proc.stderr.read().decode() if proc.stderr else ""
+    assert f"http://127.0.0.1:{port}/docs" in banner, banner  # the first-run banner
