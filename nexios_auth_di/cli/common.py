@@ -32,7 +32,7 @@ __all__ = [
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-#: the example app's user file (examples/app.py), so the demo's admin is one command away
+#: the quickstart's user file (examples/quickstart/app.py), so the demo's admin is one command away
 DEFAULT_USERS_DB = "example_users.sqlite3"
 
 

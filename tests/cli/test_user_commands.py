@@ -116,7 +116,7 @@ def example_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     """The README's example app with its data in ``tmp_path`` (the CLI's working dir)."""
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.chdir(tmp_path)
-    from examples.app import create_app
+    from examples.quickstart.app import create_app
 
     with TestClient(create_app("development", str(tmp_path))) as client:
         yield client
