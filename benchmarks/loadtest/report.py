@@ -169,7 +169,7 @@ def chart(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_outputs(report: dict[str, Any], folder: Path) -> bool:
+def write_outputs(report: dict[str, Any], folder: Path, charts: Path) -> bool:
     """Write the three outputs, print the table, return whether every rule held."""
     folder.mkdir(parents=True, exist_ok=True)
     steady = report["steady"]
@@ -187,7 +187,8 @@ def write_outputs(report: dict[str, Any], folder: Path) -> bool:
     table = markdown(report)
     table += "\n" + "\n".join(f"- {'PASS' if ok else 'FAIL'}: {rule}" for rule, ok in rules.items())
     (folder / "loadtest.md").write_text(table + "\n")
-    chart(report, folder / "loadtest.png")
+    charts.mkdir(parents=True, exist_ok=True)
+    chart(report, charts / "loadtest.png")
     print(table)
     # the throughput goal is reported, not enforced: on a shared machine it is a figure;
     # errors and an accepted revoked token are defects

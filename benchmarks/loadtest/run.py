@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from report import outage_summary, steady_summary, write_outputs
-from serve import RESULTS, Redis, Server, versions
+from serve import CHARTS, RESULTS, Redis, Server, versions
 
 CLIENTS = int(os.environ.get("LOADTEST_CLIENTS", "32"))
 SLICE = float(os.environ.get("LOADTEST_SLICE", "0.3"))
@@ -181,7 +181,7 @@ def main() -> int:
     finally:
         server.stop()
         redis.stop()
-    ok = write_outputs(report, RESULTS)
+    ok = write_outputs(report, RESULTS, CHARTS)
     return 0 if ok else 1
 
 

@@ -25,6 +25,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
+#: charts live beside the docs page that shows them (mkdocs serves only docs/)
+CHARTS = REPO / "docs" / "img"
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import Conn
-from serve import RESULTS, Redis, Server, rss_bytes, versions
+from serve import CHARTS, RESULTS, Redis, Server, rss_bytes, versions
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "8"))
@@ -203,7 +203,8 @@ def main() -> int:
     report["verdict"] = judge(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "soak.json").write_text(json.dumps(report, indent=1) + "\n")
-    chart(report, RESULTS / "soak.png")
+    CHARTS.mkdir(parents=True, exist_ok=True)
+    chart(report, CHARTS / "soak.png")
     c = report["counts"]
     print(
         f"{c['cycles']} cycles in {SECONDS:.0f} s ({c['cycles'] / SECONDS:.0f}/s), "
