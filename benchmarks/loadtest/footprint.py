@@ -32,7 +32,7 @@ from serve import RESULTS, Redis, Server
 
 from nexios_auth_di import AuthContainer
 from nexios_auth_di.container import shutdown
-from nexios_auth_di.routes.users import SqliteUserRepository
+from nexios_auth_di.routes.users_sqlite import SqliteUserRepository
 from nexios_auth_di.stores.memory import MemoryRevocationStore
 
 N = 2000

@@ -112,7 +112,8 @@ def open_container(
     if users_db is not None:
         from dependency_injector import providers
 
-        from nexios_auth_di.routes.users import SqliteUserRepository, user_loader_for
+        from nexios_auth_di.routes.users import user_loader_for
+        from nexios_auth_di.routes.users_sqlite import SqliteUserRepository
 
         if not create_users_db and not Path(users_db).is_file():
             raise Failure(f"no user database at {users_db} (pass --users-db PATH)")
