@@ -34,6 +34,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
 #: modules that exist to drive an optional engine, and so may need it at import time
 NEEDS_EXTRAS = {
     f"{PKG}.stores.sqlite",  # aiosqlite
+    f"{PKG}.stores.sqlite_db",  # aiosqlite
     f"{PKG}.stores.redis",  # redis
     f"{PKG}.stores.sqlite_apikeys",  # aiosqlite (through stores.sqlite)
     f"{PKG}.stores.redis_apikeys",  # redis (through stores.redis)
