@@ -92,6 +92,8 @@ class EventKind(enum.Enum):
     PASSKEY_LOGIN_FAILED = "passkey_login_failed"
     PASSKEY_COUNTER_REGRESSION = "passkey_counter_regression"
     PASSKEY_DELETED = "passkey_deleted"
+    IDENTITY_LINKED = "identity_linked"  # OIDC (routes/oidc.py)
+    IDENTITY_UNLINKED = "identity_unlinked"
 
 
 # Kinds an operator should notice: logged at WARNING by LoggingSink.

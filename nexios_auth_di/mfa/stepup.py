@@ -18,11 +18,15 @@ from nexios_auth_di.request_auth import CONTAINER_KEY
 from nexios_auth_di.routes.support import bearer_token, sessions_active
 from nexios_auth_di.sessions.middleware import LOGIN_TIME_KEY
 
-__all__ = ["FRESH_KEY", "ReauthenticationRequired", "fresh_required", "last_auth"]
+__all__ = [
+    "FRESH_KEY",
+    "ReauthenticationRequired",
+    "ensure_fresh",
+    "fresh_required",
+    "last_auth",
+]
 
 FRESH_KEY = "_fresh_at"
-#: set by a route that just checked the password in its body (counts as fresh)
-BODY_FRESH = "nexios_auth_di.fresh_in_body"
 
 
 class ReauthenticationRequired(AuthenticationFailed):
@@ -59,17 +63,22 @@ def last_auth(container: Any, scope: Any) -> float | None:
     return None
 
 
+def ensure_fresh(container: Any, scope: Any, max_age: int | None = None) -> None:
+    """Raise ``ReauthenticationRequired`` unless this login proved a factor within
+    ``max_age`` seconds (default ``mfa.fresh_max_age``)."""
+    age = max_age if max_age is not None else container.settings().mfa.fresh_max_age
+    when = last_auth(container, scope)
+    if when is None or container.clock()() - when > age:
+        raise ReauthenticationRequired(age)
+
+
 def fresh_required(max_age: int | None = None) -> Any:
     """``@fresh_required(max_age=300)`` on a handler, or ``user=Depend(fresh_required(300))``
     (returns the user). API keys are never fresh."""
 
     async def fresh_user(ctx: Context = Context(), user: Any = Depend(current_user)) -> Any:
         scope = ctx.request.scope
-        container = scope.get(CONTAINER_KEY)
-        age = max_age if max_age is not None else container.settings().mfa.fresh_max_age
-        when = last_auth(container, scope)
-        if not scope.get(BODY_FRESH) and (when is None or container.clock()() - when > age):
-            raise ReauthenticationRequired(age)
+        ensure_fresh(scope.get(CONTAINER_KEY), scope, max_age)
         return user
 
     def guard(handler: Any = None, /, *, user: Any = Depend(fresh_user)) -> Any:

@@ -109,6 +109,7 @@ def routes(h: Any) -> list[tuple[str, str, Any]]:
         record = await users.get_by_id(subject)
         if record is None or not record.is_active:
             raise AuthenticationFailed(reason="email_unknown_user")
+        await h.require_fresh_if_enrolled(record, scope)
         await h._confirm_password(record, password, ip, route="email")
         old = record.email
         await users.set_email(record.id, address, verified=False)  # 409 when taken

@@ -89,7 +89,7 @@ INVALID_LOGIN = "Invalid username or password."
 RouteRow = tuple[str, str, Any]
 #: Modules of this package, each with ``routes(h: AuthRoutes) -> list[RouteRow]``: one
 #: flow each (account lifecycle, MFA, OIDC, passkeys...), mounted after the core routes.
-FLOWS: tuple[str, ...] = ("oauth_token", "accounts", "devices", "mfa", "passkeys")
+FLOWS: tuple[str, ...] = ("oauth_token", "accounts", "devices", "mfa", "oidc", "passkeys")
 
 
 class AuthRoutes:
@@ -222,6 +222,15 @@ class AuthRoutes:
         (routes that cannot run that step, such as the OAuth2 form, refuse such users):
         enrolled in TOTP (``mfa/totp.py``). No pyotp import: works without the extra."""
         return await self.container.credential_store().get("totp", record.id) is not None
+
+    async def require_fresh_if_enrolled(self, record: Any, scope: Any) -> None:
+        """The body's password suffices alone; once a second factor is enrolled the login
+        must also be fresh, so a phished password plus a stolen token cannot mint a key or
+        move the recovery address without the code (``fresh_required``)."""
+        if await self.second_factor_required(record):
+            from nexios_auth_di.mfa.stepup import ensure_fresh
+
+            ensure_fresh(self.container, scope)
 
     async def complete_login(
         self,
@@ -412,6 +421,7 @@ class AuthRoutes:
         record = await c.user_repository().get_by_id(subject)
         if record is None or not record.is_active:
             raise AuthenticationFailed(reason="api_key_unknown_user")
+        await self.require_fresh_if_enrolled(record, scope)
         await self._confirm_password(record, password, ip, route="api_key")
         key, made = await keys.create(subject, scopes=scopes, name=name, ttl=ttl, stamp=stamp)
         await emit(c, EventKind.API_KEY_CREATED, subject, ip, key_id=made.key_id, name=name)

@@ -14,6 +14,7 @@ from nexios.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "routes"))
 
+from mfa_support import enroll as _enroll
 from route_helpers import Env, build_app
 from support.clock import FakeClock
 
@@ -51,3 +52,15 @@ def make_env(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Env]]:
     yield make
     for client in opened:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def mfa_env(
+    make_env: Callable[..., Env], clock: FakeClock
+) -> tuple[Env, FakeClock, str, list[str]]:
+    """Tokens mode, a fake clock, alice enrolled: (env, clock, secret, recovery codes)."""
+    env = make_env("tokens")
+    env.register()
+    secret, codes = _enroll(env, env.login()["access_token"])
+    clock.advance(60)  # the enrollment step is spent
+    return env, clock, secret, codes

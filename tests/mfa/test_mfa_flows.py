@@ -14,32 +14,6 @@ from support.asgi import call
 from support.clock import FakeClock
 
 
-def _enroll(env: Env, token: str) -> tuple[str, list[str]]:
-    setup = env.client.post(
-        "/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=bearer(token)
-    )
-    assert setup.status_code == 200, setup.text
-    secret = setup.json()["secret"]
-    assert setup.json()["otpauth_uri"].startswith("otpauth://totp/")
-    assert "<svg" in setup.json()["qr_svg"]
-    code = pyotp.TOTP(secret).at(env.container.clock()())
-    done = env.client.post("/auth/mfa/totp/confirm", json={"code": code}, headers=bearer(token))
-    assert done.status_code == 200, done.text
-    return secret, done.json()["recovery_codes"]
-
-
-@pytest.fixture
-def mfa_env(
-    make_env: Callable[..., Env], clock: FakeClock
-) -> tuple[Env, FakeClock, str, list[str]]:
-    """Tokens mode, a fake clock, alice enrolled: (env, clock, secret, recovery codes)."""
-    env = make_env("tokens")
-    env.register()
-    secret, codes = _enroll(env, env.login()["access_token"])
-    clock.advance(60)  # the enrollment step is spent
-    return env, clock, secret, codes
-
-
 def _first(env: Env) -> str:
     r = env.client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
     assert r.status_code == 200, r.text
