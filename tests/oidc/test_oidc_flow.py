@@ -93,27 +93,24 @@ def test_session_mode_sets_the_session(make_oidc_env: Any) -> None:
 
 
 def test_enrolled_user_gets_the_mfa_step(make_oidc_env: Any) -> None:
-    """An OIDC login of a TOTP-enrolled user gets an mfa_token, not credentials, and the
-    code then completes it (method oidc+totp)."""
+    """A passwordless OIDC account enrolls TOTP on the strength of its fresh login (a
+    sent password is still checked: 403); its next OIDC login then gets an mfa_token, not
+    credentials, and the code completes it (method oidc+totp)."""
     import pyotp
 
     env = make_oidc_env("tokens")
     sub = random_sub()
     token = _login(env, sub)[1].json()["access_token"]
-    setup = env.client.post(
+    guessed = env.client.post(
         "/auth/mfa/totp/setup", json={"password": "irrelevant-here"}, headers=bearer(token)
     )
-    # a passwordless account cannot confirm a password: enrol through the store instead
-    assert setup.status_code == 403
-    record_id = env.me(**bearer(token)).json()["id"]
-    secret = pyotp.random_base32()
-    from nexios_auth_di.mfa import totp
-    from nexios_auth_di.stores.protocols import CredentialRecord
-
-    sealed = totp.seal(env.container, secret, record_id)
-    asyncio.run(env.container.credential_store().add(
-        CredentialRecord("totp", record_id, record_id, {"secret": sealed})
-    ))  # fmt: skip
+    assert guessed.status_code == 403  # the unknowable password never matches
+    setup = env.client.post("/auth/mfa/totp/setup", json={}, headers=bearer(token))
+    assert setup.status_code == 200, setup.text
+    secret = setup.json()["secret"]
+    code = pyotp.TOTP(secret).at(env.clock())
+    confirm = env.client.post("/auth/mfa/totp/confirm", json={"code": code}, headers=bearer(token))
+    assert confirm.status_code == 200, confirm.text
     step = _login(env, sub)[1]
     assert step.status_code == 200, step.text
     assert step.json()["mfa_required"] is True
@@ -128,6 +125,21 @@ def test_enrolled_user_gets_the_mfa_step(make_oidc_env: Any) -> None:
         e.detail.get("method") for e in env.sink.events if e.kind == EventKind.LOGIN_SUCCEEDED
     ]
     assert methods[-1] == "oidc+totp"
+
+
+@pytest.mark.parametrize("route", ["/auth/mfa/totp/setup", "/auth/mfa/totp/disable"])
+def test_passwordless_stale_login_must_sign_in_again(make_oidc_env: Any, route: str) -> None:
+    """Without a password to confirm, a stolen but stale OIDC login cannot enroll or turn
+    off TOTP: 401 reauthentication_required (RFC 9470), nothing changes."""
+    env = make_oidc_env("tokens")
+    token = _login(env, random_sub())[1].json()["access_token"]
+    env.clock.advance(env.container.settings().mfa.fresh_max_age + 1)
+    body = {"code": "000000"} if route.endswith("disable") else {}
+    stale = env.client.post(route, json=body, headers=bearer(token))
+    assert stale.status_code == 401, stale.text
+    assert stale.json()["reason"] == "reauthentication_required"
+    user_id = env.me(**bearer(token)).json()["id"]
+    assert asyncio.run(env.container.credential_store().get("totp", user_id)) is None
 
 
 def test_explicit_link_list_and_unlink(make_oidc_env: Any) -> None:
