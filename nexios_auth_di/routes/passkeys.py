@@ -54,6 +54,18 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             raise AuthenticationFailed(reason="passkey_unknown_user")
         return record
 
+    async def _other_ways(record: Any, excluding: str) -> bool:
+        """A usable password, another passkey or a linked OIDC identity remains."""
+        if has_password(record):
+            from nexios_auth_di.oidc.identities import has_usable_password
+
+            if await has_usable_password(c, record):
+                return True
+        others = await c.credential_store().list_for_user(record.id)
+        return any(
+            r.kind in (ceremony.KIND, "oidc") and r.credential_id != excluding for r in others
+        )
+
     async def passkey_register_options(
         request: Any, response: Any, user: Any = Depend(FRESH)
     ) -> Any:
@@ -128,15 +140,14 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         found = await store.get(ceremony.KIND, passkey_id) if len(passkey_id) <= 1400 else None
         if found is None or found.user_id != record.id:  # another user's is "not found"
             return response.json({"error": "not_found", "detail": "No such passkey"}, 404)
-        if not has_password(record):
-            others = [
-                r for r in await store.list_for_user(record.id)
-                if r.kind in (ceremony.KIND, "identity") and r.credential_id != passkey_id
-            ]  # fmt: skip
-            if not others:
-                raise Conflict("This is your last way to sign in.", reason="passkey_last")
+        await h.require_fresh_if_enrolled(record, request.scope)  # TOTP on: a fresh login
+        if not await _other_ways(record, passkey_id):
+            raise Conflict("This is your last way to sign in.", reason="passkey_last")
         if not await store.delete(ceremony.KIND, passkey_id, user_id=record.id):
             return response.json({"error": "not_found", "detail": "No such passkey"}, 404)
+        if not await _other_ways(record, passkey_id):  # a racing removal took the other way
+            await store.add(found)
+            raise Conflict("This is your last way to sign in.", reason="passkey_last")
         ip = caller_ip(c, request.scope)
         await emit(c, EventKind.PASSKEY_DELETED, record.id, ip, passkey=passkey_id)
         return response.empty(status_code=204)

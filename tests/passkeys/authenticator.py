@@ -20,6 +20,8 @@ from fido2 import cbor
 from soft_webauthn import SoftWebauthnDevice
 
 UP, UV, AT = 0x01, 0x04, 0x40
+ORIGIN = "https://testserver"
+PASSKEYS = {"rp_id": "testserver", "origins": [ORIGIN], "rp_name": "Test RP"}
 
 
 def b64(data: bytes) -> str:
@@ -80,7 +82,7 @@ class Authenticator(SoftWebauthnDevice):  # type: ignore[misc]
             "authenticatorAttachment": "platform",
         }
 
-    def assert_(
+    def get(
         self,
         public_key: dict[str, Any],
         origin: str,
@@ -91,7 +93,7 @@ class Authenticator(SoftWebauthnDevice):  # type: ignore[misc]
         up: bool = True,
         count: int | None = None,
         challenge: bytes | None = None,
-        user_handle: bytes | None | str = "own",
+        user_handle: bytes | str | None = "own",
         tamper: bool = False,
     ) -> dict[str, Any]:
         """``navigator.credentials.get`` as JSON, signed over what it sends."""

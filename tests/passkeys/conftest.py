@@ -14,6 +14,7 @@ from nexios.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "routes"))
 
+from authenticator import ORIGIN, PASSKEYS
 from route_helpers import Env, build_app
 from support.clock import FakeClock
 
@@ -22,8 +23,6 @@ from nexios_auth_di.testing import make_test_container
 from nexios_auth_di.users import SqliteUserRepository, user_loader_for
 
 START = 1_700_000_000.0
-ORIGIN = "https://testserver"
-PASSKEYS = {"rp_id": "testserver", "origins": [ORIGIN], "rp_name": "Test RP"}
 
 
 @pytest.fixture

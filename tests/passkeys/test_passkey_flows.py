@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from authenticator import Authenticator
-from conftest import ORIGIN
+from authenticator import ORIGIN, PASSKEYS, Authenticator
 from route_helpers import PASSWORD, Env, bearer
 from support.asgi import call
 from support.clock import FakeClock
@@ -53,7 +52,7 @@ def login_verify(env: Env, challenge_id: str, credential: Any) -> httpx.Response
 
 def passkey_login(env: Env, device: Authenticator, username: str | None = None) -> httpx.Response:
     options = login_options(env, username)
-    return login_verify(env, options["challenge_id"], device.assert_(options["publicKey"], ORIGIN))
+    return login_verify(env, options["challenge_id"], device.get(options["publicKey"], ORIGIN))
 
 
 @pytest.fixture
@@ -113,7 +112,9 @@ def test_zero_counter_authenticators_are_accepted(alice: Any) -> None:
     env, device, _ = alice
     for _ in range(2):
         options = login_options(env)
-        r = login_verify(env, options["challenge_id"], device.assert_(options["publicKey"], ORIGIN, count=0))
+        r = login_verify(
+            env, options["challenge_id"], device.get(options["publicKey"], ORIGIN, count=0)
+        )
         assert r.status_code == 200, r.text
 
 
@@ -133,7 +134,9 @@ def test_list_and_delete(alice: Any, make_env: Callable[..., Env]) -> None:
     assert other.json()["error"] == "not_found"
     gone = env.client.delete(f"/auth/passkeys/{passkey_id}", headers=bearer(token))
     assert gone.status_code == 204
-    assert env.client.delete(f"/auth/passkeys/{passkey_id}", headers=bearer(token)).status_code == 404
+    assert (
+        env.client.delete(f"/auth/passkeys/{passkey_id}", headers=bearer(token)).status_code == 404
+    )
     assert passkey_login(env, device).status_code == 401
     kinds = [e.kind.value for e in env.sink.events]
     assert "passkey_registered" in kinds
@@ -175,7 +178,9 @@ def test_uv_passkey_skips_totp_but_non_uv_does_not(
     env = make_env(passkeys=_relaxed())
     env.register()
     token = env.login()["access_token"]
-    setup = env.client.post("/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=bearer(token))
+    setup = env.client.post(
+        "/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=bearer(token)
+    )
     code = pyotp.TOTP(setup.json()["secret"]).at(clock())
     done = env.client.post("/auth/mfa/totp/confirm", json={"code": code}, headers=bearer(token))
     assert done.status_code == 200, done.text
@@ -192,8 +197,6 @@ def test_uv_passkey_skips_totp_but_non_uv_does_not(
 
 
 def _relaxed() -> dict[str, Any]:
-    from conftest import PASSKEYS
-
     return {**PASSKEYS, "user_verification": "preferred"}
 
 
@@ -230,12 +233,16 @@ def test_burst_one_challenge_exactly_one_login(alice: Any) -> None:
     """50 parallel verifies of one challenge (each a valid signature): exactly one wins."""
     env, device, _ = alice
     options = login_options(env)
-    assertions = [device.assert_(options["publicKey"], ORIGIN) for _ in range(50)]
+    assertions = [device.get(options["publicKey"], ORIGIN) for _ in range(50)]
     app = env.client.app
 
     async def burst() -> list[int]:
         calls = [
-            _post(app, "/auth/passkeys/login/verify", {"challenge_id": options["challenge_id"], "credential": a})
+            _post(
+                app,
+                "/auth/passkeys/login/verify",
+                {"challenge_id": options["challenge_id"], "credential": a},
+            )
             for a in assertions
         ]
         return [r.status for r in await asyncio.gather(*calls)]
@@ -252,7 +259,7 @@ def test_burst_distinct_challenges_counter_never_goes_back(alice: Any) -> None:
     prepared = []
     for _ in range(50):
         options = login_options(env)
-        prepared.append((options["challenge_id"], device.assert_(options["publicKey"], ORIGIN)))
+        prepared.append((options["challenge_id"], device.get(options["publicKey"], ORIGIN)))
     app = env.client.app
 
     async def burst() -> list[int]:
@@ -297,7 +304,7 @@ def test_logout_all_during_sign_in_wins(alice: Any) -> None:
     mid-flight) fails that sign-in, as for a password login."""
     env, device, _ = alice
     options = login_options(env)
-    assertion = device.assert_(options["publicKey"], ORIGIN)
+    assertion = device.get(options["publicKey"], ORIGIN)
     store = env.container.credential_store()
     real_update = store.update
 
