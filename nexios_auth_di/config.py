@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from nexios_auth_di.exceptions import ConfigurationError
 
@@ -29,6 +30,7 @@ SAMESITE = ("strict", "lax", "none")
 LOGIN_MODES = ("tokens", "session", "both")
 JWT_TRANSPORTS = ("header", "cookie", "both")
 EMAIL_BACKENDS = ("memory", "console", "smtp")
+PASSKEY_UV = ("required", "preferred", "discouraged")  # WebAuthn L2 §5.8.6, §5.4.6
 MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
 DAY = 24 * 3600
 USERNAME_HARD_MAX = 150  # routes.bodies.MAX_USERNAME_CHARS: longer never reaches the rules
@@ -222,6 +224,53 @@ class MFASettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PasskeySettings:
+    """WebAuthn relying party (docs/passkeys.md). Empty ``rp_id``/``origins`` follow
+    ``accounts.public_url`` (its host, its origin)."""
+
+    rp_id: str | None = None  # a registrable suffix of every origin's host, no port
+    rp_name: str = "nexios_auth_di"
+    origins: tuple[str, ...] = ()  # exact origins clientDataJSON may name
+    user_verification: str = "required"  # required | preferred | discouraged
+    resident_key: str = "preferred"  # discoverable credentials (username-less sign-in)
+    challenge_ttl: int = 300  # seconds a ceremony's challenge can be answered
+    timeout: int = 60_000  # milliseconds, passed to the browser
+
+    def check(self, public_url: str) -> None:
+        """Validate, naming the key; ``public_url`` supplies the defaults."""
+        if self.user_verification not in PASSKEY_UV:
+            _fail("passkeys.user_verification", f"must be one of {', '.join(PASSKEY_UV)}")
+        if self.resident_key not in PASSKEY_UV:
+            _fail("passkeys.resident_key", f"must be one of {', '.join(PASSKEY_UV)}")
+        for key in ("challenge_ttl", "timeout"):
+            if getattr(self, key) <= 0:
+                _fail(f"passkeys.{key}", f"must be positive, got {getattr(self, key)}")
+        rp_id = self.relying_party(public_url)
+        if not rp_id or any(c in rp_id for c in ":/@ ") or rp_id != rp_id.lower():
+            _fail("passkeys.rp_id", f"must be a lower-case host name without port, got {rp_id!r}")
+        for origin in self.allowed_origins(public_url):
+            parts = urlsplit(origin)
+            host = parts.hostname or ""
+            if parts.scheme not in ("https", "http") or parts.path or parts.query:
+                _fail("passkeys.origins", f"must be scheme://host[:port] origins, got {origin!r}")
+            if parts.scheme == "http" and host != "localhost":
+                _fail("passkeys.origins", f"must be https (or http://localhost), got {origin!r}")
+            if host != rp_id and not host.endswith("." + rp_id):
+                _fail("passkeys.origins", f"{origin!r} is not on passkeys.rp_id {rp_id!r}")
+
+    def relying_party(self, public_url: str) -> str:
+        """The RP id in force."""
+        return self.rp_id or (urlsplit(public_url).hostname or "")
+
+    def allowed_origins(self, public_url: str) -> tuple[str, ...]:
+        """The origins in force."""
+        if self.origins:
+            return self.origins
+        parts = urlsplit(public_url)
+        return (f"{parts.scheme}://{parts.netloc}",)
+
+
+@dataclass(frozen=True, slots=True)
 class OIDCProviderSettings:
     """One OpenID Provider we sign users in with (``oidc.providers.<name>``, docs/oidc.md)."""
 
@@ -300,6 +349,7 @@ class Settings:
     accounts: AccountSettings = field(default_factory=AccountSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     mfa: MFASettings = field(default_factory=MFASettings)
+    passkeys: PasskeySettings = field(default_factory=PasskeySettings)
     oidc: OIDCSettings = field(default_factory=OIDCSettings)
 
     @classmethod
@@ -411,6 +461,7 @@ class Settings:
         if not self.accounts.public_url.startswith(("https://", "http://")):
             _fail("accounts.public_url", "must be an http(s) URL")
         _check_secret("accounts.secret_key", self.accounts.secret_key)
+        self.passkeys.check(self.accounts.public_url)
         if self.profile == "production":
             self._validate_production()
 

@@ -88,6 +88,10 @@ class EventKind(enum.Enum):
     MFA_CHALLENGE_FAILED = "mfa_challenge_failed"
     RECOVERY_CODE_USED = "recovery_code_used"
     REAUTHENTICATED = "reauthenticated"
+    PASSKEY_REGISTERED = "passkey_registered"
+    PASSKEY_LOGIN_FAILED = "passkey_login_failed"
+    PASSKEY_COUNTER_REGRESSION = "passkey_counter_regression"
+    PASSKEY_DELETED = "passkey_deleted"
     IDENTITY_LINKED = "identity_linked"  # OIDC (routes/oidc.py)
     IDENTITY_UNLINKED = "identity_unlinked"
 
@@ -95,6 +99,7 @@ class EventKind(enum.Enum):
 # Kinds an operator should notice: logged at WARNING by LoggingSink.
 WARNING_KINDS = frozenset(
     {EventKind.LOGIN_FAILED, EventKind.REFRESH_REUSE_DETECTED, EventKind.THROTTLED}
+    | {EventKind.PASSKEY_COUNTER_REGRESSION}  # a cloned authenticator, maybe
 )
 
 

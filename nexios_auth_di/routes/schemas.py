@@ -211,6 +211,50 @@ class RecoveryCodes(BaseModel):
     recovery_codes: list[str]
 
 
+class NoFields(_Strict):
+    """An empty JSON object (or no body)."""
+
+
+class PasskeyOptions(BaseModel):
+    """Send ``publicKey`` to ``navigator.credentials.create/get`` (decode its base64url
+    fields), then post the result with this ``challenge_id`` (single use, short-lived)."""
+
+    challenge_id: str
+    publicKey: dict[str, Any]  # the WebAuthn name
+
+
+class PasskeyRegistration(_Strict):
+    challenge_id: str = Field(min_length=1, max_length=64)
+    credential: dict[str, Any] = Field(description="PublicKeyCredential JSON (base64url)")
+    name: str | None = Field(default=None, max_length=64, description="a label for the list")
+
+
+class PasskeyAssertion(_Strict):
+    challenge_id: str = Field(min_length=1, max_length=64)
+    credential: dict[str, Any] = Field(description="PublicKeyCredential JSON (base64url)")
+
+
+class PasskeyLoginStart(_Strict):
+    username: str | None = Field(
+        default=None,
+        max_length=MAX_USERNAME_CHARS,
+        description="absent: a discoverable (username-less) request",
+    )
+
+
+class Passkey(BaseModel):
+    id: str
+    name: str
+    created: float
+    last_used: float | None
+    transports: list[str]
+    backed_up: bool
+
+
+class PasskeyList(BaseModel):
+    passkeys: list[Passkey]
+
+
 class OIDCStart(BaseModel):
     """``?response=json``: the provider URL to send the browser to (the cookie is set)."""
 
@@ -358,6 +402,35 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {
         "summary": "Make the current login fresh (password, and code when enrolled)",
         "request_model": PasswordCode,
         "responses": {200: TokenPair, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    # passkeys (routes/passkeys.py; docs/passkeys.md)
+    "passkey_register_options": {
+        "summary": "Start adding a passkey (fresh login)",
+        "request_model": NoFields,
+        "responses": {200: PasskeyOptions, **_errors(*_SIGNED_IN)},
+    },
+    "passkey_register_verify": {
+        "summary": "Finish adding a passkey with the authenticator's attestation",
+        "request_model": PasskeyRegistration,
+        "responses": {201: Passkey, 409: Error, **_errors(*_SIGNED_IN)},
+    },
+    "passkey_login_options": {
+        "summary": "Start a passkey sign-in (username: allow-list; none: discoverable)",
+        "request_model": PasskeyLoginStart,
+        "responses": {200: PasskeyOptions, **_errors(*_BODY_ERRORS)},
+    },
+    "passkey_login_verify": {
+        "summary": "Finish a passkey sign-in with the assertion",
+        "request_model": PasskeyAssertion,
+        "responses": {200: TokenPair, 401: Error, **_errors(*_BODY_ERRORS)},
+    },
+    "passkey_list": {
+        "summary": "The caller's passkeys",
+        "responses": {200: PasskeyList, **_errors(401, 403, 503)},
+    },
+    "passkey_delete": {
+        "summary": "Remove a passkey (never the last way to sign in)",
+        "responses": {204: {"description": "removed"}, 409: Error, **_errors(401, 403, 404, 503)},
     },
     # OpenID Connect login (routes/oidc.py; docs/oidc.md)
     "oidc_login": {

@@ -1,0 +1,2 @@
+"""Passkeys (WebAuthn) on py_webauthn: the ``passkeys`` extra. Routes: ``routes/passkeys.py``;
+guide: ``docs/passkeys.md``."""
