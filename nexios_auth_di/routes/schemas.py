@@ -379,7 +379,7 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {
         "responses": {204: {"description": "ended"}, **_errors(401, 403, 404, 503)},
     },
     "mfa_totp_setup": {
-        "summary": "Start TOTP enrollment (the password again; an account without one: a fresh login)",
+        "summary": "Start TOTP enrollment (the password again; passwordless: a fresh login)",
         "request_model": PasswordBody,
         "responses": {200: TOTPSetup, 409: Error, 429: Error, **_errors(*_SIGNED_IN)},
     },

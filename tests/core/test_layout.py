@@ -28,7 +28,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
     2: ("authenticator", "request_auth", "backends"),
     3: ("dependencies", "decorator", "sessions", "http", "middleware", "session"),
     4: ("", "websockets", "container", "factories", "install", "routes", "testing", "accounts",
-        "pytest_plugin", "users", "cli", "__main__", "mfa", "oidc", "passkeys", "stores.sqlalchemy.users"),
+        "pytest_plugin", "users", "cli", "__main__", "mfa", "oidc", "passkeys",
+        "stores.sqlalchemy.users"),
 }  # fmt: skip
 
 #: modules that exist to drive an optional engine, and so may need it at import time

@@ -162,7 +162,7 @@ def _passwordless(env: Env, clock: FakeClock) -> tuple[str, str]:
 def test_last_way_in_cannot_be_deleted(make_env: Callable[..., Env], clock: FakeClock) -> None:
     """A user without a password keeps at least one passkey (409), but may drop extras."""
     env = make_env()
-    user_id, access = _passwordless(env, clock)
+    _user_id, access = _passwordless(env, clock)
     only = env.client.get("/auth/passkeys", headers=bearer(access)).json()["passkeys"]
     r = env.client.delete(f"/auth/passkeys/{only[0]['id']}", headers=bearer(access))
     assert r.status_code == 409, r.text
