@@ -123,11 +123,17 @@ def open_container(
     return container
 
 
-def refuse_memory_stores(container: Any, what: str) -> None:
-    """Stores in memory die with this process: writing to them from a command is a no-op
-    that looks like success, so it is refused (unless a container was passed in)."""
+def stores_outlive_command(container: Any) -> bool:
+    """Whether what this command writes to the stores reaches the app: not when they are
+    in memory (they die with this process), unless a container was passed in."""
     injected = click.get_current_context().find_root().obj is not None
-    if not injected and container.settings().stores == "memory":
+    return injected or container.settings().stores != "memory"
+
+
+def refuse_memory_stores(container: Any, what: str) -> None:
+    """Writing to stores that die with this process is a no-op that looks like success,
+    so it is refused."""
+    if not stores_outlive_command(container):
         raise Failure(
             f"these settings keep {what} in memory (stores: memory): the change would "
             "vanish when this command exits; use a profile with sqlite or redis stores"

@@ -15,6 +15,7 @@ from nexios_auth_di.cli.common import (
     read_password,
     refuse_memory_stores,
     run,
+    stores_outlive_command,
     user_record,
 )
 
@@ -34,6 +35,12 @@ def _setter(repository: Any, name: str) -> Any:
     if method is None:
         raise Failure(f"the user repository {type(repository).__name__} has no {name}()")
     return method
+
+
+async def _end_logins(container: Any, user_id: str) -> int:
+    """A new generation (every token ends) and no sessions; the count of sessions ended."""
+    await container.token_service().revoke_all(user_id)
+    return int(await container.session_store().delete_for_subject(user_id))
 
 
 @click.group()
@@ -115,15 +122,14 @@ def deactivate(
         profile=profile, config_path=config_path, users_db=users_db, store_db=store_db
     )
     # in-memory stores die with this command: only the loader's is_active check applies
-    shared = c.settings().stores != "memory" or click.get_current_context().find_root().obj
+    shared = stores_outlive_command(c)
 
     async def work() -> tuple[str, int | None]:
         record = await user_record(c, username)
         await _setter(c.user_repository(), "set_active")(record.id, False)
         if not shared:
             return record.username, None
-        await c.token_service().revoke_all(record.id)  # a new generation: every token ends
-        return record.username, int(await c.session_store().delete_for_subject(record.id))
+        return record.username, await _end_logins(c, record.id)
 
     name, ended = run(c, work)
     if ended is None:
@@ -154,9 +160,7 @@ def revoke_all(
     refuse_memory_stores(c, "revocations and sessions")
 
     async def work() -> int:
-        record = await user_record(c, username)
-        await c.token_service().revoke_all(record.id)  # a new generation: every token ends
-        return int(await c.session_store().delete_for_subject(record.id))
+        return await _end_logins(c, (await user_record(c, username)).id)
 
     ended = run(c, work)
     click.echo(f"{username}: every token revoked, {ended} session(s) ended")

@@ -31,6 +31,7 @@ from nexios_auth_di.stores.redis import (
     RedisDatabase,
     RedisRefreshFamilyStore,
     RedisRevocationStore,
+    RedisSessionStore,
 )
 
 __all__ = ["ClusterRefreshFamilyStore", "ClusterRevocationStore", "ClusterSessionStore"]
@@ -114,13 +115,9 @@ class ClusterRefreshFamilyStore(RedisRefreshFamilyStore):
         return ended
 
 
-class ClusterSessionStore:
+class ClusterSessionStore(RedisSessionStore):
     """``sess:<id>`` = JSON {s: subject, d: data, e: epoch}; ``sess-subj:{u:<subject>}`` the
     ids, ``sess-epoch:{u:<subject>}`` bumped by each ``delete_for_subject``."""
-
-    def __init__(self, db: RedisDatabase) -> None:
-        self._db = db
-        self._prefix = db.key("sess", "")
 
     def subject_keys(self, subject: str) -> list[str]:
         """The subject's index and epoch: one hash tag, so one slot."""
@@ -129,15 +126,6 @@ class ClusterSessionStore:
 
     def session_keys(self, session_id: str) -> list[str]:
         return [self._prefix + session_id]
-
-    async def load(self, session_id: str) -> dict[str, Any] | None:
-        client = self._db.client
-        with self._db.guard():
-            raw = await client.get(self._prefix + session_id)
-        if raw is None:
-            return None
-        data: dict[str, Any] = json.loads(raw)["d"]
-        return data
 
     async def save(
         self,
