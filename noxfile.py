@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench, demo.
+"""Sessions: tests, lint, typecheck, bench, loadtest, soak, demo.
 
 They run in the environment nox itself runs in (``venv_backend="none"``, tools invoked
 as ``sys.executable -m ...``): the README's commands create ``.venv`` with
@@ -29,6 +29,11 @@ def tests(session: nox.Session) -> None:
             "REDIS_URL is not set: Redis tests will be skipped. Start a throwaway server "
             'with: eval "$(scripts/redis-test-server.sh)"'
         )
+    if not os.environ.get("DATABASE_URL"):
+        session.warn(
+            "DATABASE_URL is not set: PostgreSQL tests will be skipped. Start a throwaway "
+            'cluster with: eval "$(scripts/postgres-test-server.sh)"'
+        )
     session.run(PY, "-m", "pytest", *session.posargs)
 
 
@@ -54,17 +59,40 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def loadtest(session: nox.Session) -> None:
+    """Real uvicorn (2 workers) over Redis under load, then Redis frozen for 5 s, then
+    the store footprint and Redis commands per request (benchmarks/loadtest/; a private
+    Redis unless REDIS_URL is set). Bounded: about 2 minutes."""
+    session.run(PY, "benchmarks/loadtest/run.py")
+    session.run(PY, "benchmarks/loadtest/footprint.py")
+
+
+@nox.session(venv_backend="none")
+def soak(session: nox.Session) -> None:
+    """60 s of issue/refresh/revoke against Redis, sampling the workers' RSS."""
+    session.run(PY, "benchmarks/loadtest/soak.py")
+
+
+@nox.session(venv_backend="none")
 def demo(session: nox.Session) -> None:
-    """Serve the example app on http://127.0.0.1:8000 (SQLite, nothing else to install)."""
+    """Serve examples/quickstart on http://127.0.0.1:8000 (SQLite, nothing else to install)."""
     port = os.environ.get("PORT", "8000")
     session.run(
         PY,
         "-m",
         "uvicorn",
         "--factory",
-        "examples.app:create_app",
+        "examples.quickstart.app:create_app",
         "--host",
         "127.0.0.1",
         "--port",
         port,
+        env={"PORT": port},  # the app's first-run banner names the same port
     )
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """Build the mkdocs site with --strict into site/ (gitignored); a broken link fails."""
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run(PY, "-m", "mkdocs", "build", "--strict", "--site-dir", "site")

@@ -77,7 +77,7 @@ _EXPORTS: dict[str, str] = {
     "UserRecord": "routes.users",
     "UserRepository": "routes.users",
     "MemoryUserRepository": "routes.users",
-    "SqliteUserRepository": "routes.users",
+    "SqliteUserRepository": "routes.users_sqlite",
     "user_loader_for": "routes.users",
     # sessions
     "csrf_token": "sessions.csrf",
@@ -284,11 +284,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from nexios_auth_di.routes.handlers import auth_router
     from nexios_auth_di.routes.users import (
         MemoryUserRepository,
-        SqliteUserRepository,
         UserRecord,
         UserRepository,
         user_loader_for,
     )
+    from nexios_auth_di.routes.users_sqlite import SqliteUserRepository
     from nexios_auth_di.sessions.csrf import csrf_token
     from nexios_auth_di.sessions.middleware import end_other_sessions, login, logout
     from nexios_auth_di.testing import (

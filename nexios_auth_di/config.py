@@ -23,7 +23,8 @@ from nexios_auth_di.exceptions import ConfigurationError
 PROFILES_DIR = Path(__file__).parent / "profiles"
 PROFILES = ("development", "testing", "production")
 BACKENDS = ("jwt", "session", "api_key")
-ENGINES = ("memory", "sqlite", "redis")
+ENGINES = ("memory", "sqlite", "redis", "sqlalchemy")
+CLUSTER_URLS = ("redis+cluster://", "rediss+cluster://")
 SAMESITE = ("strict", "lax", "none")
 LOGIN_MODES = ("tokens", "session", "both")
 JWT_TRANSPORTS = ("header", "cookie", "both")
@@ -121,6 +122,11 @@ class StoreSettings:
     revocation_cache: bool = False
     revocation_max_staleness: float = 1.0
     redis_socket_timeout: float = 0.5
+    # Redis Cluster (docs/deployment.md); a redis+cluster:// or rediss+cluster:// URL implies it
+    redis_cluster: bool = False
+    # stores: sqlalchemy (docs/sqlalchemy.md): postgresql+asyncpg://... or sqlite+aiosqlite:///...
+    database_url: str | None = None
+    database_create_schema: bool = True  # false when `nexios-auth db upgrade` owns the schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +222,67 @@ class MFASettings:
 
 
 @dataclass(frozen=True, slots=True)
+class OIDCProviderSettings:
+    """One OpenID Provider we sign users in with (``oidc.providers.<name>``, docs/oidc.md)."""
+
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str | None = field(default=None, repr=False)  # never in a repr or a log
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    #: a first sign-in with an unknown identity creates an account (false: 403)
+    allow_signup: bool = True
+    #: None: {request origin}{router prefix}/oidc/<name>/callback
+    redirect_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OIDCSettings:
+    """OpenID Connect login (``routes/oidc.py``). ``providers`` maps a name to its
+    ``OIDCProviderSettings``; each is checked at load, errors name the key."""
+
+    providers: Mapping[str, Any] = field(default_factory=dict)
+    flow_ttl: int = 600  # the whole redirect round trip must finish within this
+    max_token_age: int = 600  # an ID token's iat may be at most this old
+    leeway: int = 60  # clock skew allowed on exp / iat
+    #: at most one JWKS refetch per provider per this many seconds (unknown kids)
+    jwks_refetch_interval: int = 60
+    discovery_ttl: int = 3600  # discovery and JWKS are cached this long
+    http_timeout: float = 10.0
+    cookie_name: str = "oidc_flow"
+
+    def __post_init__(self) -> None:
+        parsed = {}
+        for name, raw in dict(self.providers).items():
+            key = f"oidc.providers.{name}"
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
+                _fail(key, "name must be 1-32 of a-z, 0-9, '_' or '-'")
+            if name == "identities":  # GET /oidc/identities lists linked identities
+                _fail(key, "name 'identities' is reserved")
+            entry = raw if isinstance(raw, OIDCProviderSettings) else None
+            entry = entry or _build(OIDCProviderSettings, raw, key + ".")
+            if not entry.issuer.startswith("https://") and not _loopback_http(entry.issuer):
+                _fail(key + ".issuer", "must be an https URL (http only on 127.0.0.1/localhost)")
+            if not entry.client_id:
+                _fail(key + ".client_id", "is not set")
+            if "openid" not in entry.scopes:
+                _fail(key + ".scopes", "must include 'openid'")
+            uri = entry.redirect_uri
+            if uri is not None and not uri.startswith(("https://", "http://")):
+                _fail(key + ".redirect_uri", "must be an absolute http(s) URL")
+            parsed[name] = entry
+        object.__setattr__(self, "providers", parsed)
+        for key in ("flow_ttl", "max_token_age", "jwks_refetch_interval", "discovery_ttl"):
+            if getattr(self, key) <= 0:
+                _fail(f"oidc.{key}", f"must be positive, got {getattr(self, key)}")
+        if self.leeway < 0 or self.http_timeout <= 0:
+            _fail("oidc.leeway", "must be >= 0 (and oidc.http_timeout positive)")
+
+
+def _loopback_http(url: str) -> bool:
+    return re.match(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)", url) is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable, with its default. Build with ``Settings.load(mapping)``."""
 
@@ -233,6 +300,7 @@ class Settings:
     accounts: AccountSettings = field(default_factory=AccountSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     mfa: MFASettings = field(default_factory=MFASettings)
+    oidc: OIDCSettings = field(default_factory=OIDCSettings)
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> Settings:
@@ -254,6 +322,10 @@ class Settings:
             _fail("stores", f"unknown engine {self.stores!r}: choose one of {', '.join(ENGINES)}")
         if self.stores == "redis" and not self.store.redis_url:
             _fail("store.redis_url", "is not set (stores: redis)")
+        if self.store.redis_cluster and self.stores != "redis":
+            _fail("store.redis_cluster", 'needs stores "redis"')
+        if self.stores == "sqlalchemy" and not self.store.database_url:
+            _fail("store.database_url", "is not set (stores: sqlalchemy)")
         if self.store.revocation_cache and self.stores != "redis":
             _fail("store.revocation_cache", 'needs stores "redis" (it follows Redis pub/sub)')
         if self.routes.login_mode not in LOGIN_MODES:
@@ -305,7 +377,7 @@ class Settings:
             )
         storage = self.throttle.storage
         if storage is not None and not storage.removeprefix("async+").startswith(
-            ("memory://", "redis://", "rediss://", "unix://", "sqlite:///")
+            ("memory://", "redis://", "rediss://", "unix://", "sqlite:///", *CLUSTER_URLS)
         ):
             _fail("throttle.storage", "must be memory://, redis://... or sqlite:///path")
         if self.passwords.max_concurrency is not None and self.passwords.max_concurrency <= 0:

@@ -88,6 +88,8 @@ class AuthContainer(containers.DeclarativeContainer):
     email_templates = providers.Singleton(factories.build_email_templates, settings)
     account_tokens = providers.Singleton(factories.build_account_tokens, settings, clock)
     background = providers.Singleton(owned, lifetimes, "background", factories.build_background)
+    #: one client per ``oidc.providers`` entry (discovery and JWKS caches; routes/oidc.py)
+    oidc_clients = providers.Singleton(factories.build_oidc_clients, settings, clock)
     #: where the app keeps its users, for the ready-made routes (see routes.py)
     user_repository: providers.Dependency[Any] = providers.Dependency()
 

@@ -88,6 +88,8 @@ class EventKind(enum.Enum):
     MFA_CHALLENGE_FAILED = "mfa_challenge_failed"
     RECOVERY_CODE_USED = "recovery_code_used"
     REAUTHENTICATED = "reauthenticated"
+    IDENTITY_LINKED = "identity_linked"  # OIDC (routes/oidc.py)
+    IDENTITY_UNLINKED = "identity_unlinked"
 
 
 # Kinds an operator should notice: logged at WARNING by LoggingSink.

@@ -41,6 +41,9 @@ def build_stores(settings: Settings, clock: Callable[[], float]) -> Any:
             "revocation_cache": store.revocation_cache,
             "revocation_max_staleness": store.revocation_max_staleness,
             "redis_socket_timeout": store.redis_socket_timeout,
+            "redis_cluster": store.redis_cluster,
+            "database_url": store.database_url,
+            "database_create_schema": store.database_create_schema,
         },
         clock=clock,
     )
@@ -258,3 +261,13 @@ def build_background() -> Any:
     from nexios_auth_di.accounts.email import Background
 
     return Background()
+
+
+def build_oidc_clients(settings: Settings, clock: Callable[[], float]) -> dict[str, Any]:
+    """One ``oidc.client.ProviderClient`` per configured provider (needs the oidc extra)."""
+    if not settings.oidc.providers:
+        return {}
+    from nexios_auth_di.oidc.client import ProviderClient
+
+    oidc = settings.oidc
+    return {name: ProviderClient(name, conf, oidc, clock) for name, conf in oidc.providers.items()}

@@ -2,13 +2,13 @@
 
 from nexios_auth_di.routes.users import (
     MemoryUserRepository,
-    SqliteUserRepository,
     UserRecord,
     UserRepository,
     user_from_record,
     user_loader_for,
     username_key,
 )
+from nexios_auth_di.routes.users_sqlite import SqliteUserRepository
 
 __all__ = [
     "MemoryUserRepository",

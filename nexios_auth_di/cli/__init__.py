@@ -15,6 +15,7 @@ import click
 from nexios_auth_di.cli.apikeys import api_key
 from nexios_auth_di.cli.common import Failure
 from nexios_auth_di.cli.config import check_config
+from nexios_auth_di.cli.db import db
 from nexios_auth_di.cli.secrets import gen_secret, hash_password
 from nexios_auth_di.cli.users import sessions, user
 from nexios_auth_di.exceptions import AuthError, HTTPAuthError
@@ -53,7 +54,7 @@ def cli() -> None:
     """Administer nexios_auth_di: secrets, passwords, users, API keys, sessions, settings."""
 
 
-for command in (gen_secret, hash_password, user, api_key, sessions, check_config):
+for command in (gen_secret, hash_password, user, api_key, sessions, check_config, db):
     cli.add_command(command)
 
 

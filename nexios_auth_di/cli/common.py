@@ -32,7 +32,7 @@ __all__ = [
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-#: the example app's user file (examples/app.py), so the demo's admin is one command away
+#: the quickstart's user file (examples/quickstart/app.py), so the demo's admin is one command away
 DEFAULT_USERS_DB = "example_users.sqlite3"
 
 
@@ -112,7 +112,8 @@ def open_container(
     if users_db is not None:
         from dependency_injector import providers
 
-        from nexios_auth_di.routes.users import SqliteUserRepository, user_loader_for
+        from nexios_auth_di.routes.users import user_loader_for
+        from nexios_auth_di.routes.users_sqlite import SqliteUserRepository
 
         if not create_users_db and not Path(users_db).is_file():
             raise Failure(f"no user database at {users_db} (pass --users-db PATH)")

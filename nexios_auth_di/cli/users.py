@@ -101,18 +101,35 @@ def set_permissions(
 
 @user.command("deactivate")
 @click.argument("username")
-@container_options()
-def deactivate(username: str, profile: str | None, config_path: str | None, users_db: str) -> None:
-    """Deactivate USERNAME: its tokens, sessions and API keys stop working at once."""
-    c = open_container(profile=profile, config_path=config_path, users_db=users_db)
+@container_options(store=True)
+def deactivate(
+    username: str,
+    profile: str | None,
+    config_path: str | None,
+    users_db: str,
+    store_db: str | None,
+) -> None:
+    """Deactivate USERNAME: its tokens, sessions and API keys stop working at once, and
+    (with shared stores) every login is ended, so reactivating does not revive them."""
+    c = open_container(
+        profile=profile, config_path=config_path, users_db=users_db, store_db=store_db
+    )
+    # in-memory stores die with this command: only the loader's is_active check applies
+    shared = c.settings().stores != "memory" or click.get_current_context().find_root().obj
 
-    async def work() -> Any:
+    async def work() -> tuple[str, int | None]:
         record = await user_record(c, username)
         await _setter(c.user_repository(), "set_active")(record.id, False)
-        return record
+        if not shared:
+            return record.username, None
+        await c.token_service().revoke_all(record.id)  # a new generation: every token ends
+        return record.username, int(await c.session_store().delete_for_subject(record.id))
 
-    record = run(c, work)
-    click.echo(f"deactivated {record.username}")
+    name, ended = run(c, work)
+    if ended is None:
+        click.echo(f"deactivated {name} (stores: memory: logins end only while inactive)")
+    else:
+        click.echo(f"deactivated {name}: every token revoked, {ended} session(s) ended")
 
 
 @click.group()

@@ -11,7 +11,7 @@ from nexios_auth_di.events import EventKind
 from nexios_auth_di.exceptions import AuthenticationFailed, BadRequest, Conflict, PermissionDenied
 from nexios_auth_di.mfa import recovery, totp
 from nexios_auth_di.mfa import tokens as mfa_tokens
-from nexios_auth_di.mfa.stepup import FRESH_KEY, fresh_required
+from nexios_auth_di.mfa.stepup import FRESH_KEY, ensure_fresh, fresh_required
 from nexios_auth_di.routes.bodies import require_password, require_str
 from nexios_auth_di.routes.support import (
     NO_STORE,
@@ -40,6 +40,20 @@ async def _account(h: AuthRoutes, user: Any, request: Any) -> Any:
     if record is None or not record.is_active:
         raise AuthenticationFailed(reason="mfa_unknown_user")
     return record
+
+
+async def _confirm_owner(h: AuthRoutes, request: Any, record: Any, body: Any, route: str) -> None:
+    """The body's password; an account that never had one (an OIDC sign-up) sends none
+    and proves itself by a fresh login instead (``mfa.fresh_max_age``), else 401
+    ``reauthentication_required``. A password that is sent is always checked."""
+    from nexios_auth_di.oidc.identities import has_usable_password
+
+    c = h.container
+    if body.get("password") is None and not await has_usable_password(c, record):
+        ensure_fresh(c, request.scope)
+        return
+    password = require_password(body, "password")
+    await h._confirm_password(record, password, caller_ip(c, request.scope), route)
 
 
 async def verify_factor(h: AuthRoutes, user_id: str, code: str, token_key: str | None) -> str:
@@ -72,9 +86,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
 
     async def mfa_totp_setup(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
         record = await _account(h, user, request)
-        body = await h._body(request, {"password"})
-        ip = caller_ip(c, request.scope)
-        await h._confirm_password(record, require_password(body, "password"), ip, "mfa_setup")
+        await _confirm_owner(h, request, record, await h._body(request, {"password"}), "mfa_setup")
         if await totp.enrolled(c, record.id) is not None:
             raise Conflict("Two-factor is already on.", reason="mfa_enrolled")
         secret = totp.new_secret()
@@ -115,9 +127,8 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         record = await _account(h, user, request)
         body = await h._body(request, {"password", "code"})
         ip = caller_ip(c, request.scope)
-        password = require_password(body, "password")
         code = require_str(body, "code", max_chars=32)
-        await h._confirm_password(record, password, ip, "mfa_disable")
+        await _confirm_owner(h, request, record, body, "mfa_disable")
         try:
             await verify_factor(h, record.id, code, None)
         except AuthenticationFailed:

@@ -211,6 +211,37 @@ class RecoveryCodes(BaseModel):
     recovery_codes: list[str]
 
 
+class OIDCStart(BaseModel):
+    """``?response=json``: the provider URL to send the browser to (the cookie is set)."""
+
+    authorization_url: str
+
+
+class OIDCLogin(TokenPair):
+    """As a password login, plus the validated return path (docs/oidc.md)."""
+
+    next: str = Field(default="/", description="same-origin path given to /login as ?next=")
+    mfa_required: bool | None = Field(default=None, description="enrolled: finish at /login/mfa")
+    mfa_token: str | None = None
+
+
+class OIDCIdentity(BaseModel):
+    id: str = Field(description="opaque; use it to unlink")
+    provider: str
+    email: str | None = None
+    created_at: float
+    last_used: float | None = None
+
+
+class OIDCLinked(BaseModel):
+    linked: OIDCIdentity
+    next: str
+
+
+class OIDCIdentities(BaseModel):
+    identities: list[OIDCIdentity]
+
+
 def _errors(*codes: int) -> dict[int, Any]:
     return dict.fromkeys(codes, Error)
 
@@ -304,7 +335,7 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {
         "responses": {204: {"description": "ended"}, **_errors(401, 403, 404, 503)},
     },
     "mfa_totp_setup": {
-        "summary": "Start TOTP enrollment (asks for the password again)",
+        "summary": "Start TOTP enrollment (the password again; an account without one: a fresh login)",
         "request_model": PasswordBody,
         "responses": {200: TOTPSetup, 409: Error, 429: Error, **_errors(*_SIGNED_IN)},
     },
@@ -327,6 +358,39 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {
         "summary": "Make the current login fresh (password, and code when enrolled)",
         "request_model": PasswordCode,
         "responses": {200: TokenPair, 429: Error, **_errors(*_SIGNED_IN)},
+    },
+    # OpenID Connect login (routes/oidc.py; docs/oidc.md)
+    "oidc_login": {
+        "summary": "Sign in with an OpenID Provider: 302 to it (code flow, PKCE, state, nonce)",
+        "responses": {
+            302: {"description": "to the provider"},
+            200: OIDCStart,
+            **_errors(400, 404, 503),
+        },
+    },
+    "oidc_link": {
+        "summary": "Link an identity of that provider to the signed-in account: 302 to it",
+        "responses": {
+            302: {"description": "to the provider"},
+            200: OIDCStart,
+            **_errors(400, 401, 403, 404, 503),
+        },
+    },
+    "oidc_callback": {
+        "summary": "The provider's redirect back: checks it, then logs in as a password would",
+        "responses": {200: OIDCLogin, 409: Error, **_errors(400, 401, 403, 404, 503)},
+    },
+    "oidc_identities": {
+        "summary": "The caller's linked identities",
+        "responses": {200: OIDCIdentities, **_errors(401, 403, 503)},
+    },
+    "oidc_unlink": {
+        "summary": "Unlink an identity (never the last way to sign in: 409)",
+        "responses": {
+            204: {"description": "unlinked"},
+            409: Error,
+            **_errors(401, 403, 404, 503),
+        },
     },
 }
 

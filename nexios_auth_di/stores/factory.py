@@ -36,7 +36,7 @@ from nexios_auth_di.stores.protocols import (
 
 __all__ = ["ENGINES", "StoreSet", "build_stores"]
 
-ENGINES = ("memory", "sqlite", "redis")
+ENGINES = ("memory", "sqlite", "redis", "sqlalchemy")
 
 
 async def _nothing() -> None:
@@ -107,11 +107,34 @@ def _cached(
     return cache, close
 
 
+def _sqlalchemy(config: Mapping[str, Any], clock: Callable[[], float]) -> StoreSet:
+    """``stores: sqlalchemy``: PostgreSQL or SQLite through one SQLAlchemy async engine."""
+    url = _setting(config, "database_url", "sqlalchemy")
+    sa = _import("sqlalchemy", "sqlalchemy")
+    create = config.get("database_create_schema")
+    db = sa.SqlAlchemyDatabase(
+        url, clock=clock, create_schema=True if create is None else _flag(create)
+    )
+    return StoreSet(
+        sa.SqlAlchemyRevocationStore(db),
+        sa.SqlAlchemyRefreshFamilyStore(db),
+        sa.SqlAlchemySessionStore(db),
+        sa.SqlAlchemyAPIKeyStore(db),
+        sa.SqlAlchemyOneTimeStore(db),
+        sa.SqlAlchemyCredentialStore(db),
+        "sqlalchemy",
+        db.close,
+        db,
+    )
+
+
 def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time.time) -> StoreSet:
     """Stores for ``config["stores"]`` (``memory`` when unset).
 
-    Keys: ``sqlite_path`` (sqlite), ``redis_url``, ``namespace`` (default ``nxauth``) and
-    ``redis_socket_timeout`` (seconds, default 0.5) for redis; ``revocation_cache`` (bool,
+    Keys: ``sqlite_path`` (sqlite), ``database_url`` and ``database_create_schema``
+    (sqlalchemy), ``redis_url``, ``namespace`` (default ``nxauth``),
+    ``redis_socket_timeout`` (seconds, default 0.5) and ``redis_cluster`` (bool; a
+    ``redis+cluster://`` URL implies it) for redis; ``revocation_cache`` (bool,
     redis only) and ``revocation_max_staleness`` (seconds, default 1) opt in to the
     per-worker revocation view of ``revocation_cache.py``.
     """
@@ -152,21 +175,30 @@ def build_stores(config: Mapping[str, Any], *, clock: Callable[[], float] = time
         except (TypeError, ValueError) as exc:
             raise ConfigurationError('"redis_socket_timeout" must be a number of seconds') from exc
         redis = _import("redis", "redis")
-        db = redis.RedisDatabase(url, namespace=str(namespace), socket_timeout=timeout, clock=clock)
-        revocations, closer = redis.RedisRevocationStore(db), db.close
+        cluster = _flag(config.get("redis_cluster"))
+        db = redis.RedisDatabase(
+            url, namespace=str(namespace), socket_timeout=timeout, clock=clock, cluster=cluster
+        )
+        layout = _import("redis_cluster", "redis") if db.cluster else None
+        rev_store = layout.ClusterRevocationStore if layout else redis.RedisRevocationStore
+        revocations, closer = rev_store(db), db.close
         if _flag(config.get("revocation_cache")):
             revocations, closer = _cached(revocations, db, config)
         return StoreSet(
             revocations,
-            redis.RedisRefreshFamilyStore(db),
-            redis.RedisSessionStore(db),
-            _import("redis_apikeys", "redis").RedisAPIKeyStore(db),
+            (layout.ClusterRefreshFamilyStore if layout else redis.RedisRefreshFamilyStore)(db),
+            (layout.ClusterSessionStore if layout else redis.RedisSessionStore)(db),
+            _import("redis_cluster_apikeys", "redis").ClusterAPIKeyStore(db)
+            if layout
+            else _import("redis_apikeys", "redis").RedisAPIKeyStore(db),
             _import("redis_records", "redis").RedisOneTimeStore(db),
             _import("redis_records", "redis").RedisCredentialStore(db),
             engine,
             closer,
             db,
         )
+    if engine == "sqlalchemy":
+        return _sqlalchemy(config, clock)
     raise ConfigurationError(
         f"unknown stores engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}"
     )

@@ -5,7 +5,10 @@ key lives under ``{namespace}:`` and carries a TTL, computed from the injected c
 (relative ``PX``, so app/server clock skew does not matter). The one exception is an
 API-key record without ``expires_at`` (and its owner index): it lives until deleted.
 Each multi-step operation is one small Lua script, so it is atomic and one round trip.
-Scripts build session keys from a prefix, so they need standalone Redis (not Cluster).
+
+On Redis Cluster (a ``redis+cluster://`` URL, or ``cluster=True``) the client is redis-py's
+``RedisCluster`` and ``factory.py`` picks the cluster layout (``redis_cluster.py``): every
+script's keys share one hash slot. The single-node layout below is unchanged.
 
 Any Redis or socket error becomes ``StoreUnavailable``: requests fail closed. The client
 retries once on a broken connection, so the first call after a server restart works.
@@ -21,12 +24,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import BlockingConnectionPool, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterUnreachableError, RedisError, SlotNotCoveredError
 
 from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.stores.memory import GENERATION_STEP, MIN_MARKER_TTL
@@ -34,6 +38,7 @@ from nexios_auth_di.stores.protocols import (
     API_KEY_RETENTION,
     SpendResult,
 )
+from nexios_auth_di.stores.redis_cluster_scripts import CLUSTER_SCRIPTS, SHARED_SCRIPTS
 from nexios_auth_di.stores.redis_scripts import SCRIPTS
 
 __all__ = [
@@ -44,6 +49,21 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
+
+#: what an outage raises (TimeoutError is an OSError); of the cluster client's own errors
+#: only these two mean "unreachable": a cross-slot call is a bug and must surface as one
+OUTAGES = (RedisError, OSError, SlotNotCoveredError, RedisClusterUnreachableError)
+
+#: URL schemes that select Redis Cluster (the ``+cluster`` is dropped for redis-py)
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+
+
+def cluster_url(url: str) -> tuple[str, bool]:
+    """``(url redis-py accepts, whether the URL names a cluster)``."""
+    for scheme in CLUSTER_SCHEMES:
+        if url.startswith(scheme):
+            return scheme.replace("+cluster", "") + url[len(scheme) :], True
+    return url, False
 
 
 class RedisDatabase:
@@ -61,24 +81,45 @@ class RedisDatabase:
         socket_timeout: float = 0.5,
         clock: Clock = time.time,
         api_key_retention: float = API_KEY_RETENTION,
+        cluster: bool = False,
     ) -> None:
+        plain, named = cluster_url(url)
         try:
-            parse_url(url)
+            parsed = parse_url(plain)
         except ValueError as exc:
             raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
+        self.cluster = cluster or named
+        if self.cluster and int(parsed.get("db") or 0) != 0:
+            raise ConfigurationError(f"Redis Cluster has only database 0, not in {url!r}")
         if not namespace or any(c.isspace() for c in namespace):
             raise ConfigurationError("Redis namespace must be a non-empty word")
         self.url = url
+        #: the URL without ``+cluster``, as redis-py (and the revocation view) takes it
+        self.plain_url = plain
         self.namespace = namespace
         self.socket_timeout = socket_timeout
         self.clock = clock
         self.api_key_retention = api_key_retention
-        self._client: Redis | None = None
+        self._client: Any = None
         self._scripts: dict[str, AsyncScript] = {}
 
     @property
     def client(self) -> Redis:
-        """The redis-py client, created on first use."""
+        """The redis-py client, created on first use (a ``RedisCluster`` on a cluster,
+        typed as ``Redis``: the stores use only the commands both have)."""
+        if self._client is None and self.cluster:
+            # One pool per node (100 connections each); one retry on a broken connection,
+            # and few cluster-level retries so a dead node soon becomes StoreUnavailable.
+            self._client = RedisCluster.from_url(
+                self.plain_url,
+                max_connections=100,
+                socket_timeout=self.socket_timeout,
+                socket_connect_timeout=self.socket_timeout,
+                retry=Retry(NoBackoff(), 1),
+                decode_responses=True,
+            )
+            allowed = {n: SCRIPTS[n] for n in SHARED_SCRIPTS} | CLUSTER_SCRIPTS
+            self._scripts = {n: self._client.register_script(s) for n, s in allowed.items()}
         if self._client is None:
             # A blocking pool: a burst past the pool's 100 connections waits (bounded) for
             # a free one; redis-py's default pool raises MaxConnectionsError (a 503) at once.
@@ -93,7 +134,8 @@ class RedisDatabase:
             )
             self._client = Redis.from_pool(pool)
             self._scripts = {n: self._client.register_script(s) for n, s in SCRIPTS.items()}
-        return self._client
+        client: Redis = self._client
+        return client
 
     def key(self, *parts: str) -> str:
         return ":".join((self.namespace, *parts))
@@ -103,6 +145,8 @@ class RedisDatabase:
         return max(1, int((expires_at - self.clock()) * 1000))
 
     async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a registered script; on a cluster only the single-slot ones are registered
+        (a ``KeyError`` here is a programming error, never a request's fault)."""
         client = self.client
         with self.guard():
             return await self._scripts[name](keys=keys, args=args, client=client)
@@ -112,7 +156,7 @@ class RedisDatabase:
         """Turn every Redis/socket failure into ``StoreUnavailable`` (fail closed)."""
         try:
             yield
-        except (RedisError, OSError) as exc:  # TimeoutError is an OSError
+        except OUTAGES as exc:
             raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
 
     async def durability_problem(self) -> str | None:
@@ -199,16 +243,22 @@ class RedisRefreshFamilyStore:
     def __init__(self, db: RedisDatabase) -> None:
         self._db = db
 
+    def family_tag(self, family: str) -> str:
+        return "{" + family + "}"
+
+    def spend_keys(self, family: str, jti: str) -> list[str]:
+        """The family's revoked marker and this token's spent marker: one hash tag."""
+        tag = self.family_tag(family)
+        return [self._db.key("rf", tag, "revoked"), self._db.key("rf", tag, "spent", jti)]
+
     async def spend(self, family: str, jti: str, expires_at: float) -> SpendResult:
         ttl = self._db.ttl_ms(max(expires_at, self._db.clock() + MIN_MARKER_TTL))
-        tag = "{" + family + "}"
-        keys = [self._db.key("rf", tag, "revoked"), self._db.key("rf", tag, "spent", jti)]
-        result = int(await self._db.script("spend", keys, [ttl]))
+        result = int(await self._db.script("spend", self.spend_keys(family, jti), [ttl]))
         return (SpendResult.OK, SpendResult.REUSED, SpendResult.REVOKED)[result]
 
     async def revoke_family(self, family: str, expires_at: float) -> None:
         ttl = self._db.ttl_ms(max(expires_at, self._db.clock() + MIN_MARKER_TTL))
-        key = self._db.key("rf", "{" + family + "}", "revoked")
+        key = self.spend_keys(family, "")[0]
         await self._db.script("mark", [key], [ttl])
 
     def _logins(self, subject: str) -> str:

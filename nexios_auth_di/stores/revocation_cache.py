@@ -8,6 +8,8 @@ feeds it from Redis and decides when it may be trusted.
 
 How it stays correct:
 
+- On Redis Cluster the subscription, PINGs and rescan run on every primary (see
+  ``_follow_nodes``); the view is trusted only while all of them serve every slot.
 - Every revocation is written and published by one Lua script (atomic: no revocation is
   stored without its message). Each worker subscribes to ``{namespace}:rev:events`` and
   applies messages in order. After each (re)subscription it rescans every revocation key
@@ -51,6 +53,7 @@ from nexios_auth_di.exceptions import ConfigurationError, StoreUnavailable
 from nexios_auth_di.logs import get_logger
 from nexios_auth_di.stores.memory import GENERATION_STEP, MemoryRevocationStore
 from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
+from nexios_auth_di.stores.redis_cluster import primary_urls
 
 __all__ = ["DEFAULT_MAX_STALENESS", "CachedRevocationStore"]
 
@@ -155,7 +158,7 @@ class CachedRevocationStore:
         self._fresh_as_of = -math.inf
         if task is not None and not task.done() and task.get_loop() is _running_loop():
             # A cancel racing a redis-py timeout can turn into an ordinary error that the
-            # task survives; it then stops at its next loop check (``_is_current``, within a
+            # task survives; it then stops at its next loop check (``alive()``, within a
             # heartbeat), or at the next cancel. ``asyncio.wait``, unlike ``await task``,
             # never swallows a cancel aimed at the caller.
             while not task.done():
@@ -164,10 +167,6 @@ class CachedRevocationStore:
             self._fresh_as_of = -math.inf
 
     # -- internals ------------------------------------------------------------------------
-    def _is_current(self) -> bool:
-        """False once ``close()`` (or a restart) replaced the running task: it must end."""
-        return self._task is not None and self._task is asyncio.current_task()
-
     def _ensure_running(self) -> None:
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._loop is not loop:
@@ -195,26 +194,70 @@ class CachedRevocationStore:
             await self._mark(kind, ident, 0.0, int(rest[0]) / 1000)
 
     async def _follow_forever(self) -> None:
-        while self._is_current():
-            client = Redis.from_url(
-                self._db.url,
-                socket_connect_timeout=self._db.socket_timeout,
-                socket_timeout=max(self._db.socket_timeout, 2 * self.max_staleness),
-                client_name=self.client_name,
-            )
+        known: list[str] = []
+        task = asyncio.current_task()
+
+        def alive() -> bool:  # read by this task's children too (current_task differs there)
+            return self._task is not None and self._task is task
+
+        while alive():
             try:
-                await self._follow(client)
+                if self._db.cluster:
+                    known = await primary_urls(self._db, known)
+                    await self._follow_nodes(known, alive)
+                else:
+                    await self._follow_node(self._db.plain_url, self._proven, alive)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure: distrust the view, reconnect
                 logger.info("revocation channel down (%s): direct lookups", type(exc).__name__)
             finally:
                 self._fresh_as_of = -math.inf
-                with contextlib.suppress(Exception):
-                    await client.aclose()
             await asyncio.sleep(self.reconnect_delay)
 
-    async def _follow(self, client: Redis) -> None:
+    def _proven(self, url: str, when: float) -> None:
+        self._fresh_as_of = max(self._fresh_as_of, when)
+
+    async def _follow_nodes(self, urls: list[str], alive: Callable[[], bool]) -> None:
+        """Redis Cluster: follow the channel on every primary. A revocation is published
+        by the node holding its key, to that node's subscribers at once (to the others
+        later, over the cluster bus), so each node's PINGs prove only its own messages:
+        the view is as fresh as its stalest node. A changed topology restarts it all."""
+        fresh = dict.fromkeys(urls, -math.inf)
+
+        def proven(url: str, when: float) -> None:
+            fresh[url] = max(fresh[url], when)
+            self._fresh_as_of = min(fresh.values())
+
+        async with asyncio.TaskGroup() as group:  # one failure cancels the others
+            for url in urls:
+                group.create_task(self._follow_node(url, proven, alive))
+            group.create_task(self._watch_topology(urls, alive))
+
+    async def _watch_topology(self, urls: list[str], alive: Callable[[], bool]) -> None:
+        while alive():
+            await asyncio.sleep(max(self.heartbeat, 1.0))
+            if await primary_urls(self._db, urls) != urls:
+                raise StoreUnavailable("revocation_cluster_topology_changed")
+
+    async def _follow_node(
+        self, url: str, proven: Callable[[str, float], None], alive: Callable[[], bool]
+    ) -> None:
+        client = Redis.from_url(
+            url,
+            socket_connect_timeout=self._db.socket_timeout,
+            socket_timeout=max(self._db.socket_timeout, 2 * self.max_staleness),
+            client_name=self.client_name,
+        )
+        try:
+            await self._follow(client, lambda when: proven(url, when), alive)
+        finally:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    async def _follow(
+        self, client: Redis, proven: Callable[[float], None], alive: Callable[[], bool]
+    ) -> None:
         pubsub = client.pubsub()
         try:
             await pubsub.subscribe(self.channel)
@@ -223,10 +266,10 @@ class CachedRevocationStore:
             synced_from = time.monotonic()
             await self._resync(client)
             self.syncs += 1
-            self._fresh_as_of = synced_from
+            proven(synced_from)
             pings: dict[bytes, float] = {}
             seq, last_ping = 0, -math.inf
-            while self._is_current():
+            while alive():
                 now = time.monotonic()
                 if now - last_ping >= self.heartbeat:
                     seq, last_ping = seq + 1, now
@@ -242,7 +285,7 @@ class CachedRevocationStore:
                 elif message["type"] == "pong":
                     sent = pings.pop(message["data"], None)
                     if sent is not None:
-                        self._fresh_as_of = max(self._fresh_as_of, sent)
+                        proven(sent)
                         pings = {k: v for k, v in pings.items() if v > sent}
         finally:
             with contextlib.suppress(Exception):

@@ -3,7 +3,8 @@
 With ``stores: sqlite`` the counters live in the stores' SQLite file and with ``stores:
 redis`` in their Redis, so every worker counts the same guesses; memory stays per
 process. ``throttle.storage`` may name another place: ``memory://``, ``redis://...``
-(``rediss://``, ``unix://``; a leading ``async+`` is accepted) or ``sqlite:///path``.
+(``rediss://``, ``unix://``, ``redis+cluster://`` for a Redis Cluster; a leading
+``async+`` is accepted) or ``sqlite:///path``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from nexios_auth_di.throttle.memory import MemoryLimiter
 
 __all__ = ["limiter_for"]
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
 
 
 def limiter_for(
@@ -40,6 +41,10 @@ def limiter_for(
             from nexios_auth_di.throttle.redis import RedisLimiter
 
             return RedisLimiter(database)
+        if engine == "sqlalchemy" and database is not None:
+            from nexios_auth_di.stores.sqlalchemy.throttle import SqlAlchemyLimiter
+
+            return SqlAlchemyLimiter(database)
         return MemoryLimiter()
     spec = storage.strip().removeprefix("async+")
     if spec in ("memory://", "memory"):

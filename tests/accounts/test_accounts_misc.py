@@ -145,12 +145,16 @@ async def test_malformed_bodies_never_give_500(
     assert isinstance(answer.json(), dict)
 
 
-@pytest.mark.parametrize("engine", ["memory", "sqlite"])
+@pytest.mark.parametrize("engine", ["memory", "sqlite", "sqlalchemy"])
 async def test_repositories_keep_addresses(tmp_path: Path, engine: str) -> None:
-    """Both repositories: unique case-blind addresses, set/clear, conditional verify."""
+    """Every repository: unique case-blind addresses, set/clear, conditional verify."""
     repo: Any = (
         MemoryUserRepository() if engine == "memory" else SqliteUserRepository(tmp_path / "u.db")
     )
+    if engine == "sqlalchemy":
+        from nexios_auth_di.stores.sqlalchemy.users import SqlAlchemyUserRepository
+
+        repo = SqlAlchemyUserRepository(f"sqlite+aiosqlite:///{tmp_path / 'sa.db'}")
     alice = await repo.create("alice", "h1", email="Alice@example.com")
     assert (await repo.get_by_email("ALICE@EXAMPLE.COM")).id == alice.id
     with pytest.raises(Conflict) as taken:
@@ -171,6 +175,8 @@ async def test_repositories_keep_addresses(tmp_path: Path, engine: str) -> None:
     assert (await repo.get_by_email("alice@example.com")).id == bob.id
     await repo.set_email(bob.id, None)
     assert await repo.get_by_email("alice@example.com") is None
+    if engine == "sqlalchemy":
+        await repo.close()
 
 
 async def test_sqlite_file_from_before_email_is_migrated(tmp_path: Path) -> None:

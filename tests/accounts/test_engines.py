@@ -1,5 +1,5 @@
 """The account state on the shared engines: reset-token spends (OneTimeStore), device
-records (CredentialStore) and the reset throttle on SQLite and on Redis."""
+records (CredentialStore) and the reset throttle on SQLite, Redis and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,14 +13,19 @@ import pytest
 from accounts_support import Env, bearer
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(
+    params=["sqlite", "redis", pytest.param("sqlalchemy+asyncpg", marks=pytest.mark.postgres)]
+)
 async def engine_env(
     request: pytest.FixtureRequest, tmp_path: Path, make_env: Callable[..., Awaitable[Env]]
 ) -> Env:
-    """An app whose stores (and throttle) are SQLite or a real Redis."""
+    """An app whose stores (and throttle) are SQLite, a real Redis or PostgreSQL."""
     config: dict[str, Any]
     if request.param == "sqlite":
         config = {"stores": "sqlite", "store": {"sqlite_path": str(tmp_path / "stores.db")}}
+    elif request.param == "sqlalchemy+asyncpg":
+        url = request.getfixturevalue("fresh_database_url")
+        config = {"stores": "sqlalchemy", "store": {"database_url": url}}
     else:
         url = request.getfixturevalue("redis_url")
         config = {

@@ -111,12 +111,43 @@ def test_sessions_revoke_all_ends_tokens_and_sessions(ada: Env) -> None:
     assert bob_session == {"user_id": "bob"}
 
 
+def test_deactivate_ends_every_login_for_good(ada: Env) -> None:
+    """``user deactivate`` with shared stores also advances ada's generation and ends her
+    sessions, so reactivating the row later does not bring a stolen token back."""
+    container = AuthContainer()
+    container.config.from_yaml(str(ada.config))
+    user_id = stored(ada.users, "ada").id
+
+    async def before() -> str:
+        tokens = container.token_service()
+        access, _ = await tokens.issue_login(user_id, await tokens.current_generation(user_id))
+        await container.session_store().save("s-ada", {"user_id": user_id}, 600, subject=user_id)
+        await shutdown(container)
+        return access
+
+    access = asyncio.run(before())
+    result = ada.invoke(ada.args("user", "deactivate", "ada", store=True))
+    assert result.exit_code == 0, result.output
+    assert "every token revoked, 1 session(s) ended" in result.stdout
+    asyncio.run(SqliteUserRepository(ada.users).set_active(user_id, True))  # reactivated
+
+    async def after() -> Any:
+        try:
+            with pytest.raises(TokenRevoked):
+                await container.token_service().verify(access)
+            return await container.session_store().load("s-ada")
+        finally:
+            await shutdown(container)
+
+    assert asyncio.run(after()) is None
+
+
 @pytest.fixture
 def example_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """The README's example app with its data in ``tmp_path`` (the CLI's working dir)."""
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.chdir(tmp_path)
-    from examples.app import create_app
+    from examples.quickstart.app import create_app
 
     with TestClient(create_app("development", str(tmp_path))) as client:
         yield client

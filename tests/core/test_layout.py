@@ -28,18 +28,21 @@ LAYERS: dict[int, tuple[str, ...]] = {
     2: ("authenticator", "request_auth", "backends"),
     3: ("dependencies", "decorator", "sessions", "http", "middleware", "session"),
     4: ("", "websockets", "container", "factories", "install", "routes", "testing", "accounts",
-        "pytest_plugin", "users", "cli", "__main__"),
+        "pytest_plugin", "users", "cli", "__main__", "mfa", "oidc", "stores.sqlalchemy.users"),
 }  # fmt: skip
 
 #: modules that exist to drive an optional engine, and so may need it at import time
 NEEDS_EXTRAS = {
     f"{PKG}.stores.sqlite",  # aiosqlite
+    f"{PKG}.stores.sqlite_db",  # aiosqlite
     f"{PKG}.stores.redis",  # redis
     f"{PKG}.stores.sqlite_apikeys",  # aiosqlite (through stores.sqlite)
     f"{PKG}.stores.redis_apikeys",  # redis (through stores.redis)
     f"{PKG}.stores.sqlite_records",  # aiosqlite (through stores.sqlite)
     f"{PKG}.stores.redis_records",  # redis (through stores.redis)
     f"{PKG}.stores.revocation_cache",  # redis
+    f"{PKG}.stores.redis_cluster",  # redis
+    f"{PKG}.stores.redis_cluster_apikeys",  # redis (through stores.redis)
     f"{PKG}.http.throttling",  # limits: the rate limiter itself
 }
 BLOCKED = ("aiosqlite", "redis", "limits")

@@ -41,6 +41,7 @@ BAD_CONFIG = [
     ("empty backends", _with(backends=[]), "backends"),
     ("unknown store engine", _with(stores="mongo"), "stores unknown engine"),
     ("redis without url", _with(stores="redis"), "store.redis_url is not set"),
+    ("sqlalchemy without url", _with(stores="sqlalchemy"), "store.database_url is not set"),
     ("cache without redis", _with(store={"revocation_cache": True}), "store.revocation_cache"),
     (
         "short jwt secret (RFC 7518 §3.2)",

@@ -37,3 +37,24 @@ def test_quick_start_runs_and_guards_its_routes(
         auth = {"Authorization": f"Bearer {token}"}
         assert client.get("/me", headers=auth).json() == {"id": "ada"}
         assert client.get("/admin", headers=auth).status_code == 200
+
+
+def _testing_snippet() -> str:
+    text = README.read_text()
+    section = text[text.index("## Testing your app") :]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None, "Testing your app has no python block"
+    return match.group(1)
+
+
+def test_readme_testing_snippet_runs_against_the_quick_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The testing snippet's stand-in user passes the Quick start's
+    ``permission_required(["admin","moderator"])`` (an ``is_admin`` flag would get 403)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEXIOS_AUTH_SQLITE_PATH", str(tmp_path / "auth.sqlite3"))
+    namespace: dict[str, Any] = {}
+    exec(compile(_quick_start(), "README.md#quick-start", "exec"), namespace)
+    exec(compile(_testing_snippet(), "README.md#testing-your-app", "exec"), namespace)
+    assert namespace["root"].has_permission("admin")

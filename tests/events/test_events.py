@@ -141,4 +141,4 @@ def test_event_is_frozen_and_detail_read_only() -> None:
     with pytest.raises(TypeError):
         event.detail["password"] = "x"  # type: ignore[index]
     assert all(isinstance(k, str) for k in EventKind.__members__)
-    assert len(EventKind) == 24  # 11 core + 8 accounts + 5 MFA
+    assert len(EventKind) == 26  # 11 core + 8 accounts + 5 MFA + 2 OIDC

@@ -16,7 +16,7 @@ from nexios.testclient import TestClient
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from examples.app import create_app  # noqa: E402
+from examples.quickstart.app import create_app  # noqa: E402
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_an_unexpected_error_shows_no_debug_page(tmp_path: Path) -> None:
         assert leak not in r.text, leak
 
 
-@pytest.mark.parametrize("source", ["examples/app.py", "README.md"])
+@pytest.mark.parametrize("source", ["examples/quickstart/app.py", "README.md"])
 def test_documented_curl_commands_send_json(source: str) -> None:
     """Every documented ``curl -d`` says ``content-type: application/json``: without it
     curl sends a form, which the JSON-only routes answer with 415."""
@@ -163,11 +163,11 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_demo_command_serves_under_uvicorn(tmp_path: Path):
-    """`nox -s demo` runs `uvicorn --factory examples.app:create_app`: it must boot and
+    """`nox -s demo` runs `uvicorn --factory examples.quickstart.app:create_app`: it must boot and
     answer a real HTTP login round trip."""
     port = free_port()
-    env = {**os.environ, "EXAMPLE_DATA_DIR": str(tmp_path)}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "examples.app:create_app",
+    env = {**os.environ, "EXAMPLE_DATA_DIR": str(tmp_path), "PORT": str(port)}  # as nox sets it
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "examples.quickstart.app:create_app",
            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)  # fmt: skip
@@ -191,3 +191,5 @@ def test_demo_command_serves_under_uvicorn(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    banner = proc.stderr.read().decode() if proc.stderr else ""
+    assert f"http://127.0.0.1:{port}/docs" in banner, banner  # the first-run banner

@@ -28,7 +28,7 @@ def _load(name: str) -> ModuleType:
 
 
 def _example_app(tmp_path: Path) -> Any:
-    return _load("app.py").create_app("development", str(tmp_path))
+    return _load("quickstart/app.py").create_app("development", str(tmp_path))
 
 
 def _guide_app(tmp_path: Path) -> Any:

@@ -142,7 +142,7 @@ class Server:
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Server, Path]]:
     """The app for ``request.param`` ("sqlite": the demo itself), serving and warmed up."""
     if request.param == "sqlite":
-        server = Server("examples.app:create_app", {"EXAMPLE_DATA_DIR": str(tmp_path)})
+        server = Server("examples.quickstart.app:create_app", {"EXAMPLE_DATA_DIR": str(tmp_path)})
     else:
         # a private server: every connection left at shutdown is the app's
         redis: RedisProcess = request.getfixturevalue("redis_process")

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import redis
 from integration_support import Worker, example_app
+from support.redis_server import node_clients
 
 build_container = example_app().build_container
 
@@ -43,17 +43,24 @@ def _env(redis_url: str, cached: bool) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module", params=["direct", "cached"])
-def pair(request: pytest.FixtureRequest, redis_url: str) -> Iterator[Pair]:
-    env = _env(redis_url, cached=request.param == "cached")
+@pytest.fixture(scope="module", params=["direct", "cached", "direct-cluster", "cached-cluster"])
+def pair(request: pytest.FixtureRequest) -> Iterator[Pair]:
+    """Two workers on one Redis server, or on the 3-master Redis Cluster (``-cluster``)."""
+    mode, _, cluster = str(request.param).partition("-")
+    url = request.getfixturevalue("redis_cluster_url" if cluster else "redis_url")
+    env = _env(url, cached=mode == "cached")
     a, b = Worker(env), Worker(env)
     try:
         pids = {a.wait_ready(), b.wait_ready()}
         assert len(pids) == 2, "two separate processes"
-        yield Pair(request.param, env, a, b)
+        yield Pair(mode, env, a, b)
     finally:
         a.stop()
         b.stop()
+
+
+def _url(pair: Pair) -> str:
+    return pair.env["NEXIOS_AUTH_REDIS_URL"]
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -82,7 +89,8 @@ def _refused_within_bound(pair: Pair, token: str, revoked_at: float) -> None:
 
 def test_workers_report_the_configured_revocation_view(pair: Pair) -> None:
     """The cached pair really runs the pub/sub view, so the other rows test what they claim."""
-    expected = "CachedRevocationStore" if pair.mode == "cached" else "RedisRevocationStore"
+    direct = "ClusterRevocationStore" if "cluster" in _url(pair) else "RedisRevocationStore"
+    expected = "CachedRevocationStore" if pair.mode == "cached" else direct
     for worker in (pair.a, pair.b):
         assert worker.request("GET", "/pid").json()["revocations"] == expected
 
@@ -133,11 +141,14 @@ def test_dropped_channel_on_b_still_refuses_within_the_bound(pair: Pair) -> None
     assert pair.b.request("GET", "/me", headers=_bearer(token)).status_code == 200
     pid_b = pair.b.request("GET", "/pid").json()["pid"]
     prefix = f"{pair.env['NEXIOS_AUTH_NAMESPACE']}:revcache:{pid_b}:"
-    with redis.Redis.from_url(pair.env["NEXIOS_AUTH_REDIS_URL"]) as client:
-        ids = [c["id"] for c in client.client_list() if c.get("name", "").startswith(prefix)]
-        assert bool(ids) == (pair.mode == "cached"), "B's subscription not found"
-        for ident in ids:
-            client.client_kill_filter(_id=ident)
+    killed = 0
+    for client in node_clients(_url(pair)):
+        with client:
+            ids = [c["id"] for c in client.client_list() if c.get("name", "").startswith(prefix)]
+            for ident in ids:
+                client.client_kill_filter(_id=ident)
+            killed += len(ids)
+    assert bool(killed) == (pair.mode == "cached"), "B's subscription not found"
     assert pair.a.request("POST", "/revoke", headers=_bearer(token)).status_code == 200
     _refused_within_bound(pair, token, time.monotonic())
 

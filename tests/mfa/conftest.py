@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 from dependency_injector import providers
 from nexios.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "routes"))
 
-from route_helpers import PASSWORD, Env, bearer, build_app
+from mfa_support import enroll as _enroll
+from route_helpers import Env, build_app
 from support.clock import FakeClock
 
 from nexios_auth_di.events import MemorySink
@@ -52,20 +52,6 @@ def make_env(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Env]]:
     yield make
     for client in opened:
         client.__exit__(None, None, None)
-
-
-def _enroll(env: Env, token: str) -> tuple[str, list[str]]:
-    setup = env.client.post(
-        "/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=bearer(token)
-    )
-    assert setup.status_code == 200, setup.text
-    secret = setup.json()["secret"]
-    assert setup.json()["otpauth_uri"].startswith("otpauth://totp/")
-    assert "<svg" in setup.json()["qr_svg"]
-    code = pyotp.TOTP(secret).at(env.container.clock()())
-    done = env.client.post("/auth/mfa/totp/confirm", json={"code": code}, headers=bearer(token))
-    assert done.status_code == 200, done.text
-    return secret, done.json()["recovery_codes"]
 
 
 @pytest.fixture

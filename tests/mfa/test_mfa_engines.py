@@ -10,7 +10,7 @@ from typing import Any
 
 import pyotp
 import pytest
-from conftest import _enroll
+from mfa_support import enroll as _enroll
 from route_helpers import PASSWORD, Env, bearer
 from support.clock import FakeClock
 

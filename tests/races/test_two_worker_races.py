@@ -34,20 +34,23 @@ class Pair:
     b: Worker
 
 
-@pytest.fixture(scope="module", params=["direct", "cached"])
-def pair(request: pytest.FixtureRequest, redis_url: str, tmp_path_factory: Any) -> Iterator[Pair]:
-    """Two workers sharing Redis and one SQLite user file."""
+@pytest.fixture(scope="module", params=["direct", "cached", "direct-cluster", "cached-cluster"])
+def pair(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Pair]:
+    """Two workers sharing Redis (one server, or the 3-master cluster) and one SQLite
+    user file."""
+    mode, _, cluster = str(request.param).partition("-")
+    redis_url = request.getfixturevalue("redis_cluster_url" if cluster else "redis_url")
     env = {
         "RACE_REDIS_URL": redis_url,
         "RACE_NAMESPACE": f"nxauth-race2-{uuid.uuid4().hex[:12]}",
         "RACE_USERS_DB": str(tmp_path_factory.mktemp("users") / "users.sqlite3"),
-        "RACE_REVOCATION_CACHE": "1" if request.param == "cached" else "0",
+        "RACE_REVOCATION_CACHE": "1" if mode == "cached" else "0",
     }
     spawn = {"app": "login_app:app", "app_dir": HERE, "timeout": 10.0, "ready_timeout": 30.0}
     a, b = Worker(env, **spawn), Worker(env, **spawn)
     try:
         assert len({a.wait_ready(), b.wait_ready()}) == 2, "two separate processes"
-        yield Pair(request.param, a, b)
+        yield Pair(mode, a, b)
     finally:
         a.stop()
         b.stop()

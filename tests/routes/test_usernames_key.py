@@ -113,7 +113,7 @@ async def test_rekey_collision_keeps_both_rows_and_warns(
     path = tmp_path / "users.sqlite3"
     _old_database(path, [("u1", "bob", ""), ("u2", "ｂｏｂ", "")])
     repo = SqliteUserRepository(path)
-    with caplog.at_level(logging.WARNING, logger="nexios_auth_di.routes.users"):
+    with caplog.at_level(logging.WARNING, logger="nexios_auth_di.routes.users_sqlite"):
         found = await repo.get_by_username("bob")
     assert found is not None
     assert found.id == "u1"

@@ -14,6 +14,7 @@ import pytest
 
 from nexios_auth_di.stores.protocols import RevocationStore
 from nexios_auth_di.stores.redis import RedisDatabase, RedisRevocationStore
+from nexios_auth_di.stores.redis_cluster import ClusterRevocationStore
 from nexios_auth_di.stores.revocation_cache import CachedRevocationStore
 
 pytestmark = pytest.mark.redis
@@ -50,7 +51,8 @@ class Workers:
     async def start(self) -> CachedRevocationStore:
         """A worker whose view is synced (so its checks are answered locally)."""
         db = RedisDatabase(self.url, namespace=self.namespace)
-        store = CachedRevocationStore(RedisRevocationStore(db), db)
+        inner = (ClusterRevocationStore if db.cluster else RedisRevocationStore)(db)
+        store = CachedRevocationStore(inner, db)
         self.stack.push_async_callback(db.close)
         self.stack.push_async_callback(store.close)
         await store.is_refused("warm-up", "nobody", 0.0)
@@ -64,10 +66,14 @@ class Workers:
 WAIT = 10.0  # generous: a liveness wait on a shared, loaded machine, not a timing claim
 
 
-@pytest.fixture
-async def workers(redis_url: str) -> AsyncIterator[Workers]:
+@pytest.fixture(params=["redis", "redis-cluster"])
+async def workers(request: pytest.FixtureRequest) -> AsyncIterator[Workers]:
+    """Workers on one Redis server, or on the 3-master cluster (a subscription per node)."""
+    url = request.getfixturevalue(
+        "redis_cluster_url" if "cluster" in request.param else "redis_url"
+    )
     async with AsyncExitStack() as stack:
-        yield Workers(redis_url, stack)
+        yield Workers(url, stack)
 
 
 async def _refused_locally(store: CachedRevocationStore, credential: Credential) -> bool:
@@ -127,3 +133,49 @@ async def test_other_workers_view_keeps_the_generation_redis_chose(workers: Work
     await _until_refused_locally(b, ("j", "alice", first, None))
     assert not await _refused_locally(b, ("j", "alice", second, None))
     assert await b.current_generation("alice") == second
+
+
+async def test_on_a_cluster_the_view_subscribes_on_every_primary(redis_cluster_url: str) -> None:
+    """Each primary delivers its own revocations first, so a synced worker holds one
+    subscription on each primary (a view following one node could not prove freshness)."""
+    from support.redis_server import node_clients
+
+    async with AsyncExitStack() as stack:
+        store = await Workers(redis_cluster_url, stack).start()
+        clients = node_clients(redis_cluster_url)
+        assert len(clients) == 3
+        for client in clients:
+            with client:
+                names = [c.get("name") for c in client.client_list()]
+                assert store.client_name in names, client  # its subscription (and scan) links
+
+
+async def test_on_a_cluster_one_dropped_subscription_means_direct_lookups_then_resync(
+    redis_cluster_url: str,
+) -> None:
+    """Killing the worker's links to one primary (the others untouched) makes the whole
+    view untrusted (direct lookups) until every node is followed and rescanned again;
+    a revocation made meanwhile is refused throughout."""
+    from support.redis_server import node_clients
+
+    async with AsyncExitStack() as stack:
+        workers = Workers(redis_cluster_url, stack)
+        reader, writer = await workers.start(), await workers.start()
+        syncs = reader.syncs
+        victim = node_clients(redis_cluster_url)[1]
+        with victim:
+            for client in victim.client_list():
+                if client.get("name") == reader.client_name:
+                    victim.client_kill_filter(_id=client["id"])
+        now = time.time()
+        await writer.revoke_jti("jti-during-drop", now + 60)
+        deadline = time.monotonic() + WAIT
+        while reader.healthy and reader.syncs == syncs:  # the loss is noticed
+            assert time.monotonic() < deadline, "the dropped link went unnoticed"
+            await asyncio.sleep(0.005)
+        assert await reader.is_refused("jti-during-drop", "alice", now - 1)
+        while not (reader.healthy and reader.syncs > syncs):
+            assert time.monotonic() < deadline, "the view never resynced"
+            assert await reader.is_refused("jti-during-drop", "alice", now - 1)
+            await asyncio.sleep(0.005)
+        assert await _refused_locally(reader, ("jti-during-drop", "alice", now - 1, None))

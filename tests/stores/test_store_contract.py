@@ -1,4 +1,5 @@
-"""One contract, three engines: memory, SQLite (a real file) and Redis (a real server)."""
+"""One contract, every engine: memory, SQLite (a real file), Redis (a real server) and
+SQLAlchemy on aiosqlite (a real file) and on PostgreSQL via asyncpg (a real server)."""
 
 from __future__ import annotations
 

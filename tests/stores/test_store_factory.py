@@ -60,6 +60,9 @@ def test_store_set_is_frozen() -> None:
         ({"stores": "redis", "redis_url": "redis://h:1", "redis_socket_timeout": "x"}, "seconds"),
         ({"stores": "sqlite"}, '"sqlite_path"'),
         ({"stores": "sqlite", "sqlite_path": 3}, '"sqlite_path"'),
+        ({"stores": "sqlalchemy"}, '"database_url"'),
+        ({"stores": "sqlalchemy", "database_url": "not a url"}, "store.database_url"),
+        ({"stores": "sqlalchemy", "database_url": "mysql://h/db"}, "postgresql or sqlite"),
     ],
 )
 def test_configuration_mistakes_are_clear(config: dict[str, object], message: str) -> None:

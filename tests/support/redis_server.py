@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import redis
 
 SKIP_HINT = 'Redis tests need a server: eval "$(scripts/redis-test-server.sh)" then re-run'
+CLUSTER_HINT = (
+    'Redis Cluster tests need a cluster: eval "$(scripts/redis-cluster-test-server.sh)" then re-run'
+)
 
 
 def missing(reason: str) -> None:
@@ -20,6 +26,17 @@ def missing(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (never skipped in CI)")
     pytest.skip(reason)
+
+
+def node_clients(url: str) -> list[redis.Redis]:
+    """A plain client per server behind ``url``: the server itself, or every primary of a
+    ``redis+cluster://`` cluster (for CLIENT LIST / CLIENT KILL, which are per node)."""
+    if "+cluster://" not in url:
+        return [redis.Redis.from_url(url)]
+    plain = url.replace("+cluster://", "://", 1)
+    with redis.RedisCluster.from_url(plain) as cluster:
+        nodes = [(n.host, n.port) for n in cluster.get_primaries()]
+    return [redis.Redis(host=host, port=port) for host, port in nodes]
 
 
 def free_port() -> int:
@@ -70,6 +87,16 @@ def redis_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> str:
+    """The shared test cluster from ``REDIS_CLUSTER_URL`` (``redis+cluster://...``)."""
+    url = os.environ.get("REDIS_CLUSTER_URL")
+    if not url:
+        missing(CLUSTER_HINT)
+    assert url is not None
+    return url
+
+
 @pytest.fixture
 def redis_server_bin() -> str:
     path = shutil.which("redis-server")
@@ -86,3 +113,61 @@ def redis_process(redis_server_bin: str) -> Iterator[RedisProcess]:
     server.start()
     yield server
     server.kill()
+
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+class RedisClusterProcess:
+    """A private 3-master cluster (``scripts/redis-cluster-test-server.sh`` in its own state
+    directory), so a test may kill one node and start it again."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.env = os.environ | {
+            "REDIS_CLUSTER_TEST_DIR": str(state_dir),
+            "REDIS_CLUSTER_NODE_TIMEOUT": "1000",  # the cluster notices a dead node sooner
+        }
+        self.state_dir = state_dir
+        self.url = ""
+
+    def _script(self, *args: str) -> str:
+        script = str(SCRIPTS / "redis-cluster-test-server.sh")
+        done = subprocess.run(
+            ["bash", script, *args], env=self.env, capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    def start(self) -> None:
+        self.url = self._script("start").strip().removeprefix("export REDIS_CLUSTER_URL=")
+
+    @property
+    def ports(self) -> list[int]:
+        return [int(p) for p in (self.state_dir / "ports").read_text().split()]
+
+    def kill(self, port: int) -> None:
+        """SIGKILL one node (its data is gone: the nodes run without persistence)."""
+        pid = int((self.state_dir / f"node-{port}.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        while True:  # reaped by init: wait until the pid is gone
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+
+    def start_node(self, port: int) -> None:
+        self._script("start-node", str(port))
+
+    def stop(self) -> None:
+        self._script("stop")
+
+
+@pytest.fixture
+def redis_cluster_process(tmp_path: Path, redis_server_bin: str) -> Iterator[RedisClusterProcess]:
+    """A private Redis Cluster for one test, stopped afterwards."""
+    if shutil.which("redis-cli") is None:
+        missing("redis-cli is not installed (Debian's redis-tools)")
+    cluster = RedisClusterProcess(tmp_path / "cluster")
+    cluster.start()
+    yield cluster
+    cluster.stop()

@@ -1,4 +1,5 @@
-"""Every throttle storage (memory, SQLite, Redis) implements the same atomic reserve:
+"""Every throttle storage (memory, SQLite, Redis, SQLAlchemy on aiosqlite and on
+PostgreSQL) implements the same atomic reserve:
 the same decisions, the same backoff, and no over-grant under concurrency."""
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from nexios_auth_di.throttle.sqlite import SqliteLimiter
 NOW = time.time()  # Redis keys get real TTLs, so stay near wall time
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        "redis",
+        "sqlalchemy+aiosqlite",
+        pytest.param("sqlalchemy+asyncpg", marks=pytest.mark.postgres),
+    ]
+)
 async def limiter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Limiter]:
     """One limiter per engine; SQLite in a fresh file, Redis under a fresh namespace."""
     made: Limiter
@@ -28,6 +37,14 @@ async def limiter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         made = MemoryLimiter()
     elif request.param == "sqlite":
         made = SqliteLimiter(SqliteDatabase(tmp_path / "t.sqlite3"), owns_db=True)
+    elif request.param.startswith("sqlalchemy"):
+        from nexios_auth_di.stores.sqlalchemy import SqlAlchemyDatabase
+        from nexios_auth_di.stores.sqlalchemy.throttle import SqlAlchemyLimiter
+
+        url = f"sqlite+aiosqlite:///{tmp_path / 'sa.db'}"
+        if request.param == "sqlalchemy+asyncpg":
+            url = request.getfixturevalue("database_url")  # keys are fresh uuids per test
+        made = SqlAlchemyLimiter(SqlAlchemyDatabase(url), owns_db=True)
     else:
         url = request.getfixturevalue("redis_url")
         db = RedisDatabase(url, namespace=f"lim-{uuid.uuid4().hex[:10]}")

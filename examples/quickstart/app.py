@@ -2,18 +2,18 @@ r"""The example app: a tiny notes API with every piece wired through the contain
 
 Serve it (README, command 1)::
 
-    .venv/bin/nox -s demo        # uvicorn --factory examples.app:create_app
+    .venv/bin/nox -s demo        # uvicorn --factory examples.quickstart.app:create_app
 
 It runs on embedded defaults: SQLite for users and auth state, nothing to install.
 Try it::
 
-    curl -s -XPOST localhost:8000/auth/register -H 'content-type: application/json' \
+    curl -s -XPOST localhost:8000/auth/register -H 'Content-Type: application/json' \
          -d '{"username":"ada","password":"correct horse"}'
-    curl -s -XPOST localhost:8000/auth/login -H 'content-type: application/json' \
+    curl -s -XPOST localhost:8000/auth/login -H 'Content-Type: application/json' \
          -d '{"username":"ada","password":"correct horse"}'
     curl -s localhost:8000/me -H "Authorization: Bearer <access_token>"
     curl -s -XPOST localhost:8000/notes -H "Authorization: Bearer <access_token>" \
-         -H 'content-type: application/json' -d '{"text":"hello"}'
+         -H 'Content-Type: application/json' -d '{"text":"hello"}'
 
 Bodies are JSON only (415 otherwise); a malformed one is a 400/413 naming the problem.
 """
@@ -21,6 +21,7 @@ Bodies are JSON only (415 otherwise); a malformed one is a 400/413 naming the pr
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ from nexios_auth_di.routes import auth_router
 from nexios_auth_di.routes.bodies import read_json_object, require_str
 from nexios_auth_di.users import SqliteUserRepository, user_loader_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTE_FIELDS = frozenset({"text"})
 MAX_NOTE_CHARS = 10_000
 
@@ -59,6 +60,19 @@ class OwnsNote(Policy):
         return note is not None and note["owner"] == access.user.id
 
 
+def first_run_banner(port: str) -> str:
+    """What a new user needs on the first run: where it serves, where the docs are, and a
+    curl line that works as pasted (JSON bodies need the content-type, 415 otherwise)."""
+    base = f"http://127.0.0.1:{port}"
+    return (
+        f"quickstart serving on {base}  (API docs: {base}/docs)\n"
+        f"try: curl -s -XPOST {base}/auth/register -H 'Content-Type: application/json' "
+        """-d '{"username":"ada","password":"correct horse"}'\n"""
+        "make ada admin: .venv/bin/nexios-auth user set-permissions ada admin "
+        "--users-db example_users.sqlite3"
+    )
+
+
 def create_app(profile: str = "development", data_dir: str | None = None) -> NexiosApp:
     """Build the app from a YAML profile in ``containers/``; ``data_dir`` holds its SQLite
     files (default: the current directory)."""
@@ -70,7 +84,10 @@ def create_app(profile: str = "development", data_dir: str | None = None) -> Nex
     # any user may give their own keys this scope: it only bounds what a key may write
     container.config.api_key.grantable_scopes.from_value(["notes:write"])
 
-    users = SqliteUserRepository(str(folder / "example_users.sqlite3"))
+    users_file = folder / "example_users.sqlite3"
+    if not users_file.exists():  # first run: say how to use it
+        print(first_run_banner(os.environ.get("PORT", "8000")), file=sys.stderr, flush=True)
+    users = SqliteUserRepository(str(users_file))
     container.user_repository.override(providers.Object(users))
     container.user_loader.override(providers.Object(user_loader_for(users)))
     notes: dict[str, dict[str, Any]] = {}  # app data, not auth state: kept simple
