@@ -34,6 +34,10 @@ def _layer_is_safe(text: str) -> bool:
         parts = urlsplit(text)
     except ValueError:
         return False
+    # dot segments are resolved by the browser: ``/..//evil`` becomes ``//evil``
+    segments = parts.path.split("/")[1:]
+    if "//" in parts.path or any(seg in (".", "..") for seg in segments):
+        return False
     return not parts.scheme and not parts.netloc
 
 
