@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from nexios.dependencies import Context, Depend
 
@@ -55,10 +55,12 @@ def _guard(
     requirement: str,
     policy_for: PolicySource | None,
     gate: Callable[..., Any] | None = None,
+    login_url: str | None = None,
 ) -> H:
     """``gate``: a dependency that judges an API key by the route's own requirement
     (``apikeys/scopes.py``); Nexios resolves it before the handler's ``Depend``s. Without
-    one, a scoped key on an unsafe method is refused (the route names no scope)."""
+    one, a scoped key on an unsafe method is refused (the route names no scope).
+    ``login_url``: where an anonymous browser is sent (``http/login_redirect.py``)."""
     if not callable(handler):
         raise ConfigurationError(f"{requirement} decorates a handler, got {handler!r}")
     is_async = inspect.iscoroutinefunction(inspect.unwrap(handler)) or (
@@ -69,7 +71,7 @@ def _guard(
     @functools.wraps(handler)
     async def wrapper(request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs.pop(gate_name, None)
-        user = await require_user(request, response)
+        user = await require_user(request, response, login_url=login_url)
         if gate is None and isinstance(user, ScopedUser):
             check_key_reach(request.scope, user)
         if policy_for is not None:
@@ -150,20 +152,41 @@ async def _allowed(policy: Policy, access: Access) -> bool:
         return False
 
 
-def login_required(handler: H) -> H:
-    """Anonymous callers get a 401 with this app's ``WWW-Authenticate`` challenge."""
+@overload
+def login_required(handler: H, /) -> H: ...
+@overload
+def login_required(*, login_url: str | None = None) -> Callable[[H], H]: ...
+
+
+def login_required(handler: Any = None, /, *, login_url: str | None = None) -> Any:
+    """Anonymous callers get a 401 with this app's ``WWW-Authenticate`` challenge; an
+    anonymous browser is sent to the login page (302, ``?next=``) when ``login_url`` (or
+    ``session.login_url``) is set. ``@login_required`` or ``@login_required(login_url=...)``.
+    """
+    if handler is None:
+        _check_login_url(login_url)
+        return lambda h: _guard(h, "login", None, login_url=login_url)
     return _guard(handler, "login", None)
+
+
+def _check_login_url(login_url: Any) -> None:
+    if login_url is not None and (not isinstance(login_url, str) or not login_url.strip()):
+        raise ConfigurationError(f"login_url must be a non-empty URL, got {login_url!r}")
 
 
 def _container_of(request: Any) -> Any:
     return request.scope.get(CONTAINER_KEY)
 
 
-def permission_required(permissions: str | Sequence[str]) -> Callable[[H], H]:
+def permission_required(
+    permissions: str | Sequence[str], *, login_url: str | None = None
+) -> Callable[[H], H]:
     """``"admin"`` needs that permission; ``["admin", "moderator"]`` needs any of them.
 
-    Anonymous -> 401, authenticated without it -> 403.
+    Anonymous -> 401 (a browser: 302 to ``login_url`` or ``session.login_url`` when set),
+    authenticated without it -> 403.
     """
+    _check_login_url(login_url)
     names: tuple[str, ...] = (permissions,) if isinstance(permissions, str) else tuple(permissions)
     default = HasAnyPermission(*names)  # validates eagerly: mistakes fail at import
 
@@ -176,7 +199,7 @@ def permission_required(permissions: str | Sequence[str]) -> Callable[[H], H]:
 
     def decorate(handler: H) -> H:
         label = "permission:" + "|".join(names)
-        return _guard(handler, label, policy_for, _mark_permission_route)
+        return _guard(handler, label, policy_for, _mark_permission_route, login_url)
 
     return decorate
 

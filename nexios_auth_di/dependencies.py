@@ -17,6 +17,7 @@ from nexios.dependencies import Context, Depend
 from nexios_auth_di.apikeys.scopes import ScopedUser, check_key_reach
 from nexios_auth_di.base import UnauthenticatedUser, is_authenticated
 from nexios_auth_di.exceptions import AuthenticationFailed, ConfigurationError
+from nexios_auth_di.http.login_redirect import for_browser
 from nexios_auth_di.request_auth import CONTAINER_KEY, STATE_KEY, RequestAuth, request_auth
 
 __all__ = [
@@ -42,20 +43,21 @@ async def resolve_user(request: Any, response: Any = None) -> Any:
     return await state.resolve(request, response)
 
 
-async def require_user(request: Any, response: Any = None) -> Any:
-    """Like ``resolve_user`` but raises the 401 (or deferred 403) when nobody is there."""
+async def require_user(request: Any, response: Any = None, *, login_url: str | None = None) -> Any:
+    """Like ``resolve_user`` but raises the 401 (or deferred 403) when nobody is there; a
+    browser is sent to the login page instead (``http/login_redirect.py``)."""
     user = await resolve_user(request, response)
     if is_authenticated(user):
         return user
     state = request_auth(request.scope)
-    if state is not None:
-        raise state.unauthenticated()
-    raise AuthenticationFailed()
+    error = state.unauthenticated() if state is not None else AuthenticationFailed()
+    raise for_browser(error, request.scope, login_url)
 
 
 async def current_user(ctx: Context = Context()) -> Any:
-    """``user=Depend(current_user)``: the authenticated user, or a 401. A scoped API key
-    on an unsafe method gets a 403 unless the route named its scopes (``require_scopes``)."""
+    """``user=Depend(current_user)``: the authenticated user, or a 401 (a 302 to the login
+    page for a browser when one is configured). A scoped API key on an unsafe method gets
+    a 403 unless the route named its scopes (``require_scopes``)."""
     request = ctx.request
     state = request.scope.get(STATE_KEY)
     if not isinstance(state, RequestAuth):
@@ -63,7 +65,7 @@ async def current_user(ctx: Context = Context()) -> Any:
     else:
         user = state.user if state.resolved else await state.resolve(request)
         if not is_authenticated(user):
-            raise state.unauthenticated()
+            raise for_browser(state.unauthenticated(), request.scope)
     if isinstance(user, ScopedUser):
         check_key_reach(request.scope, user)
     return user

@@ -26,6 +26,7 @@ __all__ = [
     "Conflict",
     "ContractError",
     "HTTPAuthError",
+    "LoginRedirect",
     "MalformedData",
     "Overloaded",
     "PayloadTooLarge",
@@ -111,6 +112,17 @@ class AuthenticationFailed(HTTPAuthError):
     status_code = 401
     default_detail = "Authentication required"
     error_code = "not_authenticated"
+
+
+class LoginRedirect(AuthenticationFailed):
+    """A 401 for a browser: the installed error handler answers it with a 302 to
+    ``location`` (the login page, ``?next=`` the request). Still a 401 to any handler
+    that does not know it, so an app's own error handler fails safe.
+    """
+
+    def __init__(self, location: str, *, reason: str | None = None) -> None:
+        super().__init__(reason=reason or "login_redirect")
+        self.location = location
 
 
 class TokenError(AuthenticationFailed):

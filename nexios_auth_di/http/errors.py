@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexios_auth_di.exceptions import HTTPAuthError
+from nexios_auth_di.exceptions import HTTPAuthError, LoginRedirect
 from nexios_auth_di.logs import get_logger
 from nexios_auth_di.request_auth import request_auth
 
 logger = get_logger("nexios_auth_di")
 
+#: the redirect depends on the caller's session: no shared cache may keep it
+REDIRECT_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept, Cookie"}
+
 
 async def auth_error_handler(request: Any, response: Any, exc: HTTPAuthError) -> Any:
-    """Default JSON body ``{"error", "detail"}``; never says why a credential failed."""
+    """Default JSON body ``{"error", "detail"}``; never says why a credential failed. A
+    ``LoginRedirect`` (a browser that must log in) is a 302 to the login page instead."""
+    if isinstance(exc, LoginRedirect):
+        return response.redirect(exc.location, status_code=302, headers=dict(REDIRECT_HEADERS))
     headers = dict(exc.headers or {})
     if exc.status_code == 401 and "WWW-Authenticate" not in headers:
         state = request_auth(request.scope)
