@@ -395,6 +395,9 @@ class Settings:
             _fail("jwt.cookie_samesite", "none needs jwt.cookie_secure: true")
         if not jwt.refresh_cookie_path.startswith("/"):
             _fail("jwt.refresh_cookie_path", "must start with '/'")
+        problem = login_url_problem(self.session.login_url)
+        if problem:
+            _fail("session.login_url", problem)
         if self.session.host_prefix and not self.session.secure:
             _fail("session.host_prefix", "needs session.secure: true (RFC 6265bis __Host-)")
         for key in (
@@ -500,6 +503,34 @@ class Settings:
 
 def _fail(key: str, message: str) -> None:
     raise ConfigurationError(f"{key} {message}")
+
+
+def login_url_problem(url: object) -> str | None:
+    """Why ``url`` cannot be the login page anonymous browsers are sent to, else ``None``.
+
+    A path on this site (``/login``) or an absolute ``https://`` / ``http://`` URL with a
+    host (a central login site); nothing a browser could read as another scheme or host
+    (``//evil``, ``/\\evil``, ``javascript:``), no whitespace or control characters, no
+    query of its own beyond what ``?next=`` can be joined to.
+    """
+    if url is None:
+        return None
+    if not isinstance(url, str) or not url:
+        return "must be a non-empty path such as /login, or null"
+    if len(url) > 2048 or any(not 0x21 <= ord(ch) <= 0x7E for ch in url) or "\\" in url:
+        return "must be printable ASCII without spaces or backslashes (percent-encode the rest)"
+    if "#" in url:
+        return "must not have a #fragment (the ?next= parameter would land inside it)"
+    if url.startswith("/"):
+        return (
+            "must not start with // (a browser reads that as another host)"
+            if (url.startswith("//"))
+            else None
+        )
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in ("https", "http") and rest and rest[0] not in "/?":
+        return None
+    return "must be a path on this site (/login) or an absolute https:// URL"
 
 
 def _check_secret(key: str, value: str | None) -> None:

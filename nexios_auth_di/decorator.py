@@ -27,6 +27,7 @@ from nexios_auth_di.apikeys.scopes import (
     scope_names,
 )
 from nexios_auth_di.base import is_authenticated
+from nexios_auth_di.config import login_url_problem
 from nexios_auth_di.dependencies import require_user, resolve_user
 from nexios_auth_di.exceptions import ConfigurationError, PermissionDenied
 from nexios_auth_di.logs import get_logger
@@ -170,8 +171,9 @@ def login_required(handler: Any = None, /, *, login_url: str | None = None) -> A
 
 
 def _check_login_url(login_url: Any) -> None:
-    if login_url is not None and (not isinstance(login_url, str) or not login_url.strip()):
-        raise ConfigurationError(f"login_url must be a non-empty URL, got {login_url!r}")
+    problem = login_url_problem(login_url)
+    if problem:
+        raise ConfigurationError(f"login_url {problem}, got {login_url!r}")
 
 
 def _container_of(request: Any) -> Any:

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from nexios_auth_di.authenticator import Authenticator
 from nexios_auth_di.base import AuthenticationBackend
+from nexios_auth_di.config import login_url_problem
 from nexios_auth_di.exceptions import ConfigurationError, HTTPAuthError
 from nexios_auth_di.http.asgi import Scope
 from nexios_auth_di.http.compat import fix_method_not_allowed
 from nexios_auth_di.http.errors import register_error_handler
+from nexios_auth_di.http.login_redirect import LOGIN_URL_KEY
 from nexios_auth_di.http.openapi import document_security
 from nexios_auth_di.logs import get_logger
 from nexios_auth_di.request_auth import CONTAINER_KEY, STATE_KEY, PendingUser, RequestAuth
@@ -85,7 +87,14 @@ class AuthenticationMiddleware:
         *,
         backend: AuthenticationBackend | Sequence[AuthenticationBackend] | None = None,
         backends: Sequence[AuthenticationBackend] | None = None,
+        login_url: str | None = None,
     ) -> None:
+        """``login_url``: where an anonymous browser is sent by the guards (a 302 with
+        ``?next=``, ``http/login_redirect.py``); API clients keep their 401."""
+        problem = login_url_problem(login_url)
+        if problem:
+            raise ConfigurationError(f"login_url {problem}")
+        self.login_url = login_url
         chosen: list[AuthenticationBackend] = []
         if backend is not None:
             chosen.extend(backend if isinstance(backend, Sequence) else [backend])
@@ -150,8 +159,13 @@ class AuthenticationMiddleware:
         if scope["type"] in ("http", "websocket"):
             state = RequestAuth(scope, self._get)
             scope[STATE_KEY] = state
+            self._mark(scope)
             await state.resolve()
         await self.app(scope, receive, send)
+
+    def _mark(self, scope: Scope) -> None:
+        if self.login_url is not None:
+            scope[LOGIN_URL_KEY] = self.login_url
 
     async def guide_asgi(self, app: ASGIApp, scope: Scope, receive: Any, send: Any) -> None:
         """The bridge-free form of ``_dispatch`` (see ``_leave_bridge``)."""
@@ -160,6 +174,7 @@ class AuthenticationMiddleware:
             return
         state = RequestAuth(scope, self._get)
         scope[STATE_KEY] = state
+        self._mark(scope)
         try:
             await state.resolve()
         except HTTPAuthError as exc:  # fail closed, as a response, like _dispatch
@@ -179,6 +194,7 @@ class AuthenticationMiddleware:
         state = RequestAuth(scope, self._get)
         state.request = request
         scope[STATE_KEY] = state
+        self._mark(scope)
         try:
             await state.resolve(request, response)
         except HTTPAuthError as exc:  # fail closed, as a response: raising here is a 500

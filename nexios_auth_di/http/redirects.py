@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-__all__ = ["MAX_NEXT_CHARS", "login_redirect_target", "safe_next"]
+__all__ = ["MAX_NEXT_CHARS", "is_safe_next", "login_redirect_target", "safe_next"]
 
 #: longer values are refused (a real path and query are far shorter)
 MAX_NEXT_CHARS = 2048
@@ -41,39 +41,45 @@ def _layer_is_safe(text: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def safe_next(value: Any, default: str = "/") -> str:
-    """``value`` when it is a same-origin relative path, else ``default``.
+def is_safe_next(value: Any) -> bool:
+    """Whether ``value`` is a same-origin relative path a browser may be sent to.
 
-    Accepted: ``/profile``, ``/a/b?x=1#top``. Refused (``default`` instead): absolute and
-    scheme-relative URLs (``https://evil``, ``//evil``, ``/\\evil``, ``http:evil``,
-    ``javascript:``), their percent-encoded and double-encoded forms (``%2F%2Fevil``,
-    ``/%2F/evil``, ``/%5Cevil``), CR/LF and other control characters raw or encoded,
-    leading whitespace, non-ASCII characters, and values over ``MAX_NEXT_CHARS``.
+    Accepted: ``/profile``, ``/a/b?x=1#top``. Refused: absolute and scheme-relative URLs
+    (``https://evil``, ``//evil``, ``/\\evil``, ``http:evil``, ``javascript:``), their
+    percent-encoded and double-encoded forms (``%2F%2Fevil``, ``/%2F/evil``, ``/%5Cevil``),
+    dot segments, CR/LF and other control characters raw or encoded, whitespace,
+    non-ASCII characters, and values over ``MAX_NEXT_CHARS``.
     """
     if not isinstance(value, str) or not value or len(value) > MAX_NEXT_CHARS:
-        return default
+        return False
     # raw form: printable ASCII only (a real path is sent percent-encoded)
     if any(not 0x21 <= ord(ch) <= 0x7E for ch in value):
-        return default
+        return False
     layer = value
     for _ in range(MAX_DECODE_ROUNDS):
         if not _layer_is_safe(layer):
-            return default
+            return False
         try:
             decoded = unquote(layer, errors="strict") if "%" in layer else layer
         except UnicodeDecodeError:  # %FF and friends: not a path we produced
-            return default
+            return False
         if decoded == layer:
-            return value
+            return True
         layer = decoded
-    return default  # still decoding: nested encodings are an attack, not a path
+    return False  # still decoding: nested encodings are an attack, not a path
+
+
+def safe_next(value: Any, default: str = "/") -> str:
+    """``value`` when ``is_safe_next`` accepts it, else ``default`` (never repaired)."""
+    return value if is_safe_next(value) else default
 
 
 def _original_target(scope: Mapping[str, Any]) -> str:
     """The request's own path and query, as sent (``raw_path`` when the server gives it)."""
     raw = scope.get("raw_path")
     if isinstance(raw, bytes) and raw:
-        path = raw.decode("latin-1")
+        # the ASGI spec leaves the query out of raw_path; some clients put it in
+        path = raw.decode("latin-1").split("?", 1)[0]
     else:
         path = quote(str(scope.get("path") or "/"), safe="/%:@!$&'()*+,;=-._~")
     query = scope.get("query_string") or b""

@@ -11,38 +11,27 @@ many callbacks race.
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
-from urllib.parse import unquote
 
 from nexios_auth_di.exceptions import BadRequest
+from nexios_auth_di.http.redirects import MAX_NEXT_CHARS, is_safe_next
 
 __all__ = ["FLOW_PREFIX", "cookie_name", "flow_cookie", "new_flow", "safe_next"]
 
 FLOW_PREFIX = "oidc_flow:"
-MAX_NEXT_CHARS = 2048
-#: what a same-origin relative path may hold once decoded (no scheme, host, or controls)
-_PATH = re.compile(r"^/(?![/\\])[^\\\x00-\x1f\x7f]*$")
 
 
 def safe_next(raw: str | None) -> str:
-    """``raw`` when it is a same-origin relative path, else 400 (an open redirect is
-    CWE-601, OWASP ASVS 5.1.5). ``"/"`` when absent. Refuses ``//host``, ``/\\host``,
-    schemes, controls (CR/LF), and the same hidden behind percent-encoding."""
+    """``raw`` when it is a same-origin relative path (``http.redirects.is_safe_next``),
+    else 400 (an open redirect is CWE-601, OWASP ASVS 5.1.5). ``"/"`` when absent."""
     if raw is None or raw == "":
         return "/"
     if len(raw) > MAX_NEXT_CHARS:
         raise BadRequest("The return URL is too long.", reason="oidc_next_too_long")
-    decoded = raw
-    for _ in range(3):  # %252F... decodes to %2F, then to "/": check every layer
-        if not _PATH.match(decoded):
-            raise BadRequest("The return URL must be a path on this site.", reason="oidc_next")
-        once = unquote(decoded)
-        if once == decoded:
-            return raw
-        decoded = once
-    raise BadRequest("The return URL must be a path on this site.", reason="oidc_next")
+    if not is_safe_next(raw):
+        raise BadRequest("The return URL must be a path on this site.", reason="oidc_next")
+    return raw
 
 
 def cookie_name(base: str, secure: bool) -> str:

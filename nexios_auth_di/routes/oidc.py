@@ -20,6 +20,7 @@ from nexios_auth_di.dependencies import current_user
 from nexios_auth_di.events import EventKind
 from nexios_auth_di.exceptions import AuthenticationFailed, BadRequest, ConfigurationError
 from nexios_auth_di.http.asgi import cookie
+from nexios_auth_di.http.login_redirect import wants_page
 from nexios_auth_di.routes.support import NO_STORE, caller_ip, emit, refuse_api_key, subject_of
 
 if TYPE_CHECKING:
@@ -176,8 +177,13 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         elif created is None:  # joined by verified email: linked just now
             await emit(c, EventKind.IDENTITY_LINKED, record.id, ip, provider=provider, by="email")
         generation = await c.revocation_store().current_generation(record.id)
+        browser = h.mode == "session" and wants_page(request.scope)
         result = await h.complete_login(
-            request, _WithNext(response, flow["next"]), record, generation, method="oidc"
+            request,
+            _WithNext(response, flow["next"], browser),
+            record,
+            generation,
+            method="oidc",
         )
         response.set_header("set-cookie", clear)
         return result
@@ -233,12 +239,16 @@ def _callback_url(request: Any) -> str:
 
 class _WithNext:
     """The response, with the flow's validated ``next`` added to the JSON that
-    ``complete_login`` sends (credentials, or the ``mfa_token`` step)."""
+    ``complete_login`` sends (credentials, or the ``mfa_token`` step). A browser
+    navigation in session mode is sent there instead (303: the session cookie is set on
+    this answer, and a page, not JSON, is what the user came back for)."""
 
-    def __init__(self, response: Any, next_url: str) -> None:
-        self._response, self._next = response, next_url
+    def __init__(self, response: Any, next_url: str, browser: bool = False) -> None:
+        self._response, self._next, self._browser = response, next_url, browser
 
     def json(self, payload: Any, **options: Any) -> Any:
+        if self._browser and "mfa_token" not in payload:
+            return self._response.redirect(self._next, status_code=303, headers=dict(NO_STORE))
         return self._response.json({**payload, "next": self._next}, **options)
 
     def __getattr__(self, name: str) -> Any:

@@ -13,6 +13,7 @@ from nexios.testclient import TestClient
 from nexios_auth_di import current_user, install
 from nexios_auth_di.backends.jwt import JWTAuthBackend
 from nexios_auth_di.decorator import login_required, permission_required
+from nexios_auth_di.exceptions import ConfigurationError
 from nexios_auth_di.middleware import AuthenticationMiddleware
 from nexios_auth_di.testing import make_test_container
 
@@ -173,3 +174,36 @@ def test_container_marks_decorated_routes_in_openapi(db: UserTable) -> None:
         doc = c.get("/openapi.json").json()
     assert "bearerAuth" in doc["components"]["securitySchemes"]
     assert doc["paths"]["/admin"]["get"]["security"] == [{"bearerAuth": []}]
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,*/*;q=0.8"
+
+
+def test_guide_middleware_login_url_redirects_browsers(db: UserTable) -> None:
+    """The guide form takes ``AuthenticationMiddleware(login_url=...)``: an anonymous
+    browser on a guarded route gets 302 to the login page (the guide's integration test
+    after logout); a JSON client and a signed-in user without the permission do not."""
+    app = NexiosApp()
+    backend = JWTAuthBackend(secret_key=JWT_SECRET, authenticate_func=db.get_user)
+    app.add_middleware(AuthenticationMiddleware(backend=backend, login_url="/login"))
+    add_routes(app)
+    with TestClient(app) as c:
+        page = c.get("/profile", headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
+        api = c.get("/profile", headers={"Accept": "application/json"})
+        token = guide_token(db.users[1])
+        denied = c.get(
+            "/admin",
+            headers={"Accept": BROWSER_ACCEPT, "Authorization": f"Bearer {token}"},
+            follow_redirects=False,
+        )
+    assert page.status_code == 302
+    assert page.headers["location"] == "/login?next=%2Fprofile"
+    assert api.status_code == 401
+    assert denied.status_code == 403
+
+
+def test_guide_middleware_refuses_a_hostile_login_url() -> None:
+    """A ``login_url`` a browser would read as another host fails at construction."""
+    backend = JWTAuthBackend(secret_key=JWT_SECRET, authenticate_func=lambda _: None)
+    with pytest.raises(ConfigurationError, match="login_url"):
+        AuthenticationMiddleware(backend=backend, login_url="//evil.example/login")

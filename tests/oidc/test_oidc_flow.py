@@ -92,6 +92,28 @@ def test_session_mode_sets_the_session(make_oidc_env: Any) -> None:
     assert any(name.endswith("session") for name in b.cookies)
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_session_mode_sends_a_browser_to_next(make_oidc_env: Any) -> None:
+    """A browser coming back from the provider in session mode is sent on to its
+    validated ``next`` (303, no-store) with the session cookie set, and that cookie then
+    opens the protected page; a script (no HTML Accept) still gets the JSON."""
+    env = make_oidc_env("session")
+    b = env.agent()
+    callback = callback_path(sign_in(b, random_sub(), "/dashboard?tab=2"))
+    done = b.get(callback, headers={"Accept": BROWSER_ACCEPT})
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == "/dashboard?tab=2"
+    assert "no-store" in done.headers["cache-control"]
+    session = {k: v for k, v in b.cookies.items() if k.endswith("session")}
+    assert session, "the session cookie is set on the redirect"
+    me = env.client.get(
+        "/me", headers={"Cookie": "; ".join(f"{k}={v}" for k, v in session.items())}
+    )
+    assert me.status_code == 200, me.text
+
+
 def test_enrolled_user_gets_the_mfa_step(make_oidc_env: Any) -> None:
     """A passwordless OIDC account enrolls TOTP on the strength of its fresh login (a
     sent password is still checked: 403); its next OIDC login then gets an mfa_token, not
