@@ -92,6 +92,16 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def web(session: nox.Session) -> None:
+    """Serve examples/web_session (HTML login form, sessions) on http://localhost:8001."""
+    port = os.environ.get("PORT", "8001")
+    session.run(
+        PY, "-m", "uvicorn", "--factory", "examples.web_session.app:create_app",
+        "--host", "127.0.0.1", "--port", port, env={"PORT": port},
+    )  # fmt: skip
+
+
+@nox.session(venv_backend="none")
 def docs(session: nox.Session) -> None:
     """Build the mkdocs site with --strict into site/ (gitignored); a broken link fails."""
     session.env["NO_MKDOCS_2_WARNING"] = "1"

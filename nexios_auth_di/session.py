@@ -8,6 +8,7 @@ from nexios_auth_di.sessions import (
     login,
     logout,
     require_csrf,
+    require_form_csrf,
     verify_csrf,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "login",
     "logout",
     "require_csrf",
+    "require_form_csrf",
     "verify_csrf",
 ]

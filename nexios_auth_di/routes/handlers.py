@@ -89,7 +89,9 @@ INVALID_LOGIN = "Invalid username or password."
 RouteRow = tuple[str, str, Any]
 #: Modules of this package, each with ``routes(h: AuthRoutes) -> list[RouteRow]``: one
 #: flow each (account lifecycle, MFA, OIDC, passkeys...), mounted after the core routes.
-FLOWS: tuple[str, ...] = ("oauth_token", "accounts", "devices", "mfa", "oidc", "passkeys")
+FLOWS: tuple[str, ...] = (
+    "oauth_token", "accounts", "devices", "mfa", "oidc", "passkeys", "forms",
+)  # fmt: skip
 
 
 class AuthRoutes:

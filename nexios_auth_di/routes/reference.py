@@ -58,11 +58,13 @@ def _body(value: Any) -> str:
 def _router() -> Any:
     from nexios_auth_di.routes import auth_router
     from nexios_auth_di.routes.users import MemoryUserRepository
-    from nexios_auth_di.testing import make_test_container
+    from nexios_auth_di.testing import TESTING_CONFIG, make_test_container
 
-    container = make_test_container({})
+    # "both" with a login page: every route, the HTML form ones included
+    session = {**TESTING_CONFIG["session"], "login_url": "/login"}
+    container = make_test_container({}, session=session)
     container.user_repository.override(providers.Object(MemoryUserRepository()))
-    return auth_router(container, login_mode="tokens")
+    return auth_router(container, login_mode="both")
 
 
 def render() -> str:

@@ -114,6 +114,20 @@ class TokenForm(BaseModel):
     scope: str | None = None
 
 
+class LoginForm(BaseModel):
+    """An HTML ``<form method="post">`` (routes/forms.py): the session's CSRF token as a field."""
+
+    username: str = Field(max_length=MAX_USERNAME_CHARS)
+    password: str = Field(max_length=MAX_PASSWORD_BYTES)
+    csrf_token: str = Field(max_length=128, description="csrf_token(request) of the form page")
+    next: str | None = Field(default=None, description="a same-origin path to land on")
+
+
+class CSRFForm(BaseModel):
+    csrf_token: str = Field(max_length=128, description="csrf_token(request) of the page")
+    next: str | None = Field(default=None, description="a same-origin path to land on")
+
+
 class Registration(Credentials):
     email: str | None = Field(
         default=None, max_length=254, description="optional; syntax-checked, stored normalised"
@@ -310,6 +324,27 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {
         "request_model": TokenForm,
         "request_content_type": "application/x-www-form-urlencoded",
         "responses": {200: TokenPair, 400: OAuthError, **_errors(413, 415, 429, 503)},
+    },
+    "form_login": {
+        "summary": "HTML form login (session mode): 303 to next, or back to the form",
+        "request_model": LoginForm,
+        "request_content_type": "application/x-www-form-urlencoded",
+        "responses": {
+            303: {"description": "to next, or login_url?error=..."},
+            **_errors(400, 403, 413, 415, 503),
+        },
+    },
+    "form_logout": {
+        "summary": "HTML form logout: this session ends, 303 to the login page",
+        "request_model": CSRFForm,
+        "request_content_type": "application/x-www-form-urlencoded",
+        "responses": {303: {"description": "to login_url"}, **_errors(400, 403, 413, 415, 503)},
+    },
+    "form_logout_others": {
+        "summary": "HTML form: end every other session, token and device; keep this one",
+        "request_model": CSRFForm,
+        "request_content_type": "application/x-www-form-urlencoded",
+        "responses": {303: {"description": "to next"}, **_errors(400, 403, 413, 415, 503)},
     },
     "logout": {
         "summary": "End this login (and the refresh token given)",

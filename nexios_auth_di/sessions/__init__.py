@@ -1,7 +1,7 @@
 """Sessions: signed or server-side cookies, login/logout helpers, and CSRF tokens."""
 
 from nexios_auth_di.sessions.cookies import Session
-from nexios_auth_di.sessions.csrf import csrf_token, require_csrf, verify_csrf
+from nexios_auth_di.sessions.csrf import csrf_token, require_csrf, require_form_csrf, verify_csrf
 from nexios_auth_di.sessions.middleware import (
     SessionMiddleware,
     end_other_sessions,
@@ -17,5 +17,6 @@ __all__ = [
     "login",
     "logout",
     "require_csrf",
+    "require_form_csrf",
     "verify_csrf",
 ]

@@ -20,9 +20,11 @@ from nexios_auth_di.http.asgi import SAFE_METHODS, header, is_safe_method, metho
 __all__ = [
     "CSRF_HEADER",
     "CSRF_SESSION_KEY",
+    "FORM_CHECKED_KEY",
     "SAFE_METHODS",
     "csrf_token",
     "require_csrf",
+    "require_form_csrf",
     "rotate_csrf_token",
     "scope_of",
     "verify_csrf",
@@ -31,6 +33,8 @@ __all__ = [
 CSRF_SESSION_KEY = "_csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 MW_SCOPE_KEY = "nexios_auth_di.session_mw"
+#: set (only) by a route that checked the token from its own form body (routes/forms.py)
+FORM_CHECKED_KEY = "nexios_auth_di.csrf_form_checked"
 
 
 def scope_of(request_or_scope: Any) -> MutableMapping[str, Any]:
@@ -96,7 +100,7 @@ def verify_csrf(
     ``headers`` may be a (case-insensitive) mapping such as ``request.headers``; when
     omitted the raw ASGI headers of ``scope`` are read.
     """
-    if is_safe_method(method(scope)):
+    if is_safe_method(method(scope)) or scope.get(FORM_CHECKED_KEY) is True:
         return True
     session = _session(scope)
     expected = None if session is None else session.get(CSRF_SESSION_KEY)
@@ -117,3 +121,24 @@ def require_csrf(
     """Raise ``CSRFFailed`` (403) unless ``verify_csrf`` passes."""
     if not verify_csrf(scope, headers, header_name=header_name):
         raise CSRFFailed(reason="csrf_token_mismatch")
+
+
+#: longer ``csrf_token`` fields are refused unread (ours are 43 characters)
+MAX_FORM_TOKEN_CHARS = 128
+
+
+def require_form_csrf(scope: MutableMapping[str, Any], form: Mapping[str, str]) -> None:
+    """For an HTML ``<form>`` (which cannot send the header): its ``csrf_token`` field must
+    equal the session's token, else ``CSRFFailed`` (403). Then the request is marked
+    checked (``FORM_CHECKED_KEY``), so the session backend does not ask for the header too.
+    Call it on the form's fields before anything reads the user."""
+    session = _session(scope)
+    expected = None if session is None else session.get(CSRF_SESSION_KEY)
+    given = form.get("csrf_token") or ""
+    if not isinstance(expected, str) or not expected or not given:
+        raise CSRFFailed(reason="csrf_form_missing")
+    if len(given) > MAX_FORM_TOKEN_CHARS or not hmac.compare_digest(
+        given.encode("utf-8"), expected.encode("utf-8")
+    ):
+        raise CSRFFailed(reason="csrf_form_mismatch")
+    scope[FORM_CHECKED_KEY] = True

@@ -22,6 +22,7 @@ from nexios_auth_di import current_user, install
 from nexios_auth_di.container import shutdown
 from nexios_auth_di.events import MemorySink
 from nexios_auth_di.routes import auth_router
+from nexios_auth_di.session import csrf_token
 from nexios_auth_di.testing import make_test_container
 from nexios_auth_di.users import SqliteUserRepository, user_loader_for
 
@@ -177,6 +178,10 @@ def _build_app(container: Any) -> NexiosApp:
     @app.get("/me")
     async def me(request: Any, response: Any, user: Any = Depend(current_user)) -> Any:
         return response.json({"id": user.id})
+
+    @app.get("/csrf")
+    async def anonymous_csrf(request: Any, response: Any) -> Any:
+        return response.json({"csrf": csrf_token(request)})  # an anonymous session (forms)
 
     app.mount_router(auth_router(container, login_mode="both"))
     install(app, container)

@@ -34,11 +34,12 @@ class Worker:
         app_dir: Path | None = None,
         timeout: float = 5.0,
         ready_timeout: float = READY_TIMEOUT,
+        factory: bool = False,
     ) -> None:
         self.timeout, self.ready_timeout = timeout, ready_timeout
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [UVICORN, app, "--host", "127.0.0.1"]
+        args = [UVICORN, app, "--host", "127.0.0.1"] + (["--factory"] if factory else [])
         args += ["--port", str(self.port), "--log-level", "warning"]
         if app_dir is not None:
             args += ["--app-dir", str(app_dir)]
@@ -64,6 +65,19 @@ class Worker:
             try:
                 pid: int = httpx.get(self.url + "/pid", timeout=1.0).json()["pid"]
                 return pid
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"uvicorn on port {self.port} not ready in {self.ready_timeout} s")
+
+    def wait_serving(self, path: str = "/") -> None:
+        """Poll ``path`` until the server answers at all (for apps without ``/pid``)."""
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}: {self.errors()}")
+            try:
+                httpx.get(self.url + path, timeout=1.0)
+                return
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise RuntimeError(f"uvicorn on port {self.port} not ready in {self.ready_timeout} s")
