@@ -11,6 +11,7 @@ counter moves only forward, by compare-and-set on the record's version.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from nexios_auth_di.stores.protocols import CredentialRecord
 
 __all__ = [
     "KIND",
+    "REFUSED",
     "Asserted",
     "CounterRegression",
     "begin_login",
@@ -55,6 +57,10 @@ MAX_CREDENTIAL_ID = 1023  # bytes, WebAuthn L2 §5.1 (credential id length limit
 MAX_FIELD_CHARS = 16384  # base64url of one response part (clientDataJSON, signature...)
 TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
 CAS_TRIES = 5
+#: the base64url alphabet only: the library's decoder silently drops other characters
+B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+#: the one public detail of every refused sign-in: the body never says which check failed
+REFUSED = "Passkey could not be verified."
 
 
 class CounterRegression(AuthenticationFailed):
@@ -62,7 +68,7 @@ class CounterRegression(AuthenticationFailed):
     the authenticator may have been cloned. Refused; the route audits it."""
 
     def __init__(self, stored: int, seen: int) -> None:
-        super().__init__(reason="passkey_counter_regression")
+        super().__init__(REFUSED, reason="passkey_counter_regression")
         self.stored, self.seen = stored, seen
 
 
@@ -144,6 +150,8 @@ def _bytes(value: Any, key: str, *, optional: bool = False) -> bytes | None:
     if not isinstance(value, str) or not value or len(value) > MAX_FIELD_CHARS:
         raise BadRequest(f"credential.{key} must be a base64url string.", reason="passkey_body")
     try:
+        if B64URL.fullmatch(value) is None:
+            raise ValueError(key)
         return base64url_to_bytes(value)
     except ValueError:
         raise BadRequest(f"credential.{key} is not base64url.", reason="passkey_body") from None
@@ -167,7 +175,7 @@ def check_shape(credential: Any, parts: tuple[str, ...]) -> tuple[str, dict[str,
 
 def _refused(exc: Exception, reason: str) -> AuthenticationFailed:
     logger.info("passkey refused (%s): %s", reason, exc)  # the client learns no more
-    return AuthenticationFailed("Passkey could not be verified.", reason=reason)
+    return AuthenticationFailed(REFUSED, reason=reason)
 
 
 async def finish_registration(
@@ -178,6 +186,7 @@ async def finish_registration(
     credential_id, response = check_shape(credential, ("clientDataJSON", "attestationObject"))
     state = await c.one_time_store().take(REGISTER + challenge_id)
     if state is None or state.get("user") != user_id:  # signed in: 400, not a logout
+        logger.info("passkey registration refused: challenge expired, used or not this user's")
         raise BadRequest("Challenge expired or used.", reason="passkey_challenge")
     keys, rp_id, origins = _settings(c)
     try:
@@ -190,9 +199,7 @@ async def finish_registration(
         )
     except Exception as exc:  # the library's errors and its parsers' (CBOR, struct...)
         logger.info("passkey registration refused: %s", exc)
-        raise BadRequest(
-            "Passkey could not be verified.", reason="passkey_registration_invalid"
-        ) from None
+        raise BadRequest(REFUSED, reason="passkey_registration_invalid") from None
     transports = response.get("transports")
     data = {
         "public_key": bytes_to_base64url(verified.credential_public_key),
@@ -223,13 +230,13 @@ async def lookup(c: Any, challenge_id: str, credential: Any) -> tuple[dict[str, 
         raise AuthenticationFailed("Challenge expired or used.", reason="passkey_challenge")
     record = await c.credential_store().get(KIND, credential_id)
     if record is None:
-        raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_unknown")
+        raise AuthenticationFailed(REFUSED, reason="passkey_unknown")
     owner = state.get("user")
     if owner is not None and record.user_id != owner:
-        raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_not_owner")
+        raise AuthenticationFailed(REFUSED, reason="passkey_not_owner")
     mine = record.user_id.encode()
     if (owner is None and handle is None) or (handle is not None and handle != mine):
-        raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_user_handle")
+        raise AuthenticationFailed(REFUSED, reason="passkey_user_handle")
     return state, record
 
 
@@ -253,6 +260,11 @@ async def finish_login(c: Any, state: dict[str, Any], record: Any, credential: A
     for _ in range(CAS_TRIES):  # a parallel sign-in may have moved the record
         stored = int(record.data.get("sign_count", 0))
         if (seen or stored) and seen <= stored:
+            logger.warning(
+                "passkey %s of user %s: sign counter went back (stored %d, seen %d); "
+                "the authenticator may have been cloned",
+                record.credential_id, record.user_id, stored, seen,
+            )  # fmt: skip
             raise CounterRegression(stored, seen)
         record.data = {**record.data, "sign_count": seen}
         record.last_used = c.clock()()
@@ -260,8 +272,8 @@ async def finish_login(c: Any, state: dict[str, Any], record: Any, credential: A
             return Asserted(record.user_id, record.credential_id, bool(verified.user_verified))
         record = await store.get(KIND, record.credential_id)
         if record is None:  # deleted meanwhile
-            raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_unknown")
-    raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_busy")
+            raise AuthenticationFailed(REFUSED, reason="passkey_unknown")
+    raise AuthenticationFailed(REFUSED, reason="passkey_busy")
 
 
 def public_view(record: CredentialRecord) -> dict[str, Any]:
