@@ -182,7 +182,7 @@ def test_register_needs_a_fresh_login(alice: Any, clock: FakeClock) -> None:
 
 
 def test_duplicate_registration_is_409(alice: Any) -> None:
-    """A credential id already registered (to anyone) is refused (§7.1 step 26)."""
+    """A credential id already registered (to anyone) is refused (WebAuthn L2 §7.1 step 22)."""
     env, _, _ = alice
     token = env.login()["access_token"]
     options = register_options(env, token)
