@@ -184,6 +184,11 @@ async def finish_registration(
     """§7.1: the challenge (taken, this ceremony's, this user's), then the library's
     checks: type, challenge, origin, RP id hash, UP, UV when required, algorithm."""
     credential_id, response = check_shape(credential, ("clientDataJSON", "attestationObject"))
+    transports = response.get("transports")
+    transports = [] if transports is None else transports
+    if not isinstance(transports, list) or not all(isinstance(t, str) for t in transports):
+        message = "credential.response.transports must be a list of strings."
+        raise BadRequest(message, reason="passkey_body")
     state = await c.one_time_store().take(REGISTER + challenge_id)
     if state is None or state.get("user") != user_id:  # signed in: 400, not a logout
         logger.info("passkey registration refused: challenge expired, used or not this user's")
@@ -200,13 +205,10 @@ async def finish_registration(
     except Exception as exc:  # the library's errors and its parsers' (CBOR, struct...)
         logger.info("passkey registration refused: %s", exc)
         raise BadRequest(REFUSED, reason="passkey_registration_invalid") from None
-    transports = response.get("transports")
     data = {
         "public_key": bytes_to_base64url(verified.credential_public_key),
         "sign_count": int(verified.sign_count),
-        "transports": [t for t in transports if t in TRANSPORTS][:8]
-        if isinstance(transports, list)
-        else [],
+        "transports": [t for t in transports if t in TRANSPORTS][:8],  # unknown ones: dropped
         "name": name,
         "aaguid": str(verified.aaguid),
         "user_verified": bool(verified.user_verified),

@@ -167,6 +167,11 @@ def deleted_credential(k: Kit) -> Any:
     return k.signed()
 
 
+def deactivated_account(k: Kit) -> Any:
+    asyncio.run(k.env.repo.set_active(k.user_ids[0], False))
+    return k.signed()
+
+
 def tampered_client_data(k: Kit) -> Any:
     options = k.options()
     credential = k.alice.get(options["publicKey"], ORIGIN)
@@ -297,6 +302,9 @@ LOGIN_ATTACKS = [
     ),
     pytest.param(unknown_credential, 401, "passkey_unknown", id="unknown-credential-id-7.2-step7"),
     pytest.param(deleted_credential, 401, "passkey_unknown", id="deleted-credential-7.2-step7"),
+    pytest.param(
+        deactivated_account, 401, "passkey_unknown_user", id="deactivated-account-7.2-step6"
+    ),
 ]
 
 
@@ -486,6 +494,9 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], Any], int, str]] = [
     ("userHandle-as-list", _part("userHandle", [1, 2]), 400, LOGIN_ONLY),
     ("attestationObject-junk-base64", _part("attestationObject", "*"), 400, "register"),
     ("attestationObject-as-object", _part("attestationObject", {"fmt": "none"}), 400, "register"),
+    ("transports-as-string", _part("transports", "usb"), 400, "register"),
+    ("transports-with-object", _part("transports", ["usb", {}]), 400, "register"),
+    ("transports-with-number", _part("transports", [1]), 400, "register"),
     ("clientDataJSON-not-json", _part("clientDataJSON", b64(b"\xff\xfe not json")), 401, BOTH),
     ("clientDataJSON-json-list", _part("clientDataJSON", b64(b"[1, 2, 3]")), 401, BOTH),
     (
