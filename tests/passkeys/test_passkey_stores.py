@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from authenticator import ORIGIN, PASSKEYS, Authenticator
 from dependency_injector import providers
 from passkey_helpers import LOGIN_VERIFY, REGISTER_VERIFY, same_credential
 from route_helpers import PASSWORD, build_app
+from support.redis_server import RedisProcess
 
 from nexios_auth_di.container import shutdown
 from nexios_auth_di.events import MemorySink
@@ -162,11 +164,9 @@ def engine_config(engine: str, tmp_path: Path, redis_url: str | None) -> dict[st
     return {"stores": "memory"}
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreApp]:
+@asynccontextmanager
+async def store_app(engine: str, tmp_path: Path, redis_url: str | None) -> AsyncIterator[StoreApp]:
     """The app over one store engine, its credential store behind an unarmed gate."""
-    engine: str = request.param
-    redis_url = request.getfixturevalue("redis_url") if engine == "redis" else None
     config = engine_config(engine, tmp_path, redis_url)
     container = make_test_container(passkeys=PASSKEYS, **config)
     repo = SqliteUserRepository(tmp_path / "users.sqlite3")
@@ -183,12 +183,21 @@ async def app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[S
             yield StoreApp(engine, container, client, gate, sink)
         finally:
             gate.open()
-            if engine == "redis":
-                db = container.stores().revocations._db
-                keys = [k async for k in db.client.scan_iter(match=f"{db.namespace}:*")]
-                if keys:
-                    await db.client.delete(*keys)
             await shutdown(container)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreApp]:
+    """The app over one store engine (Redis: a fresh namespace, deleted afterwards)."""
+    engine: str = request.param
+    redis_url = request.getfixturevalue("redis_url") if engine == "redis" else None
+    async with store_app(engine, tmp_path, redis_url) as built:
+        yield built
+        if engine == "redis":
+            db = built.container.stores().revocations._db
+            keys = [k async for k in db.client.scan_iter(match=f"{db.namespace}:*")]
+            if keys:
+                await db.client.delete(*keys)
 
 
 async def test_burst_one_login_challenge_has_one_winner(app: StoreApp) -> None:
@@ -295,3 +304,31 @@ async def test_sign_in_held_mid_flight_while_the_owner_acts_leaves_nothing(
     reply = await login
     assert reply.status == 401, (app.engine, reply.body)
     assert not await app.survives(reply)
+
+
+@pytest.mark.redis
+@pytest.mark.timeout(60)  # a hang guard, not a speed check
+async def test_redis_down_fails_closed_with_503_and_recovers(
+    redis_process: RedisProcess, tmp_path: Path
+) -> None:
+    """Redis unreachable: passkey options and verify answer a short 503 (never 500, never
+    a login); the same app serves passkey options again once Redis is back."""
+    async with store_app("redis", tmp_path, redis_process.url) as app:
+        token = await app.user()
+        device = Authenticator()
+        await app.add_passkey(token, device)
+        options = await app.login_options()
+        body = {
+            "challenge_id": options["challenge_id"],
+            "credential": device.get(options["publicKey"], ORIGIN),
+        }
+        redis_process.kill()
+        for path, sent in (("/auth/passkeys/login/options", {}), (LOGIN_VERIFY, body)):
+            down = await app.call(path, sent)
+            assert down.status == 503, (path, down.body)
+            assert down.body == {
+                "error": "store_unavailable",
+                "detail": "Service temporarily unavailable",
+            }
+        redis_process.start()
+        assert (await app.call("/auth/passkeys/login/options", {})).status == 200
