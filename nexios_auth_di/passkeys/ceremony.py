@@ -10,9 +10,11 @@ counter moves only forward, by compare-and-set on the record's version.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,7 @@ REGISTER, LOGIN = "passkey:register:", "passkey:login:"
 MAX_CREDENTIAL_ID = 1023  # bytes, WebAuthn L2 §5.1 (credential id length limit)
 MAX_FIELD_CHARS = 16384  # base64url of one response part (clientDataJSON, signature...)
 TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
+DECOY_TRANSPORTS = (AuthenticatorTransport.HYBRID, AuthenticatorTransport.INTERNAL)
 CAS_TRIES = 5
 #: the base64url alphabet only: the library's decoder silently drops other characters
 B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
@@ -124,17 +127,18 @@ async def begin_registration(c: Any, record: Any) -> dict[str, Any]:
     return await _challenge(c, REGISTER, options, {"user": record.id})
 
 
-async def begin_login(c: Any, user: Any | None, named: bool) -> dict[str, Any]:
-    """Request options: an allow-list of ``user``'s passkeys when a name was given (an
-    unknown name gets an empty list, like a discoverable request, and matches nothing),
-    else a discoverable (username-less) request."""
+async def begin_login(c: Any, user: Any | None, username: str | None) -> dict[str, Any]:
+    """Request options: an allow-list of ``user``'s passkeys when a name was given, else a
+    discoverable (username-less) request. A name with no passkey, unknown or not, gets a
+    decoy (``_decoy``) that matches nothing."""
     keys, rp_id, _ = _settings(c)
     allow: list[PublicKeyCredentialDescriptor] = []
     owner: str | None = None
-    if named:
+    if username is not None:
         owner = "" if user is None else str(user.id)  # "": no passkey is anyone's
         if user is not None:
             allow = [_descriptor(r) for r in await c.credential_store().list_for_user(owner, KIND)]
+        allow = allow or _decoy(c, username)
     options = generate_authentication_options(
         rp_id=rp_id,
         timeout=keys.timeout,
@@ -142,6 +146,15 @@ async def begin_login(c: Any, user: Any | None, named: bool) -> dict[str, Any]:
         user_verification=UserVerificationRequirement(keys.user_verification),
     )
     return await _challenge(c, LOGIN, options, {"user": owner})
+
+
+def _decoy(c: Any, typed: str) -> list[PublicKeyCredentialDescriptor]:
+    """WebAuthn L2 §14.6.2 (username enumeration): one imaginary credential, stable per
+    typed name and secret per deployment (keyed by ``audit_key``), so the options for an
+    unknown name read like those of an account with one passkey."""
+    name = unicodedata.normalize("NFKC", typed).casefold().encode("utf-8", "replace")
+    digest = hmac.new(c.audit_key(), b"passkey-decoy\0" + name, "sha256").digest()
+    return [PublicKeyCredentialDescriptor(id=digest, transports=list(DECOY_TRANSPORTS))]
 
 
 def _bytes(value: Any, key: str, *, optional: bool = False) -> bytes | None:

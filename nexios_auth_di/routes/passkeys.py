@@ -95,7 +95,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         user = None
         if username is not None:
             user = await identify.find_account(c.user_repository(), username)
-        options = await ceremony.begin_login(c, user, username is not None)
+        options = await ceremony.begin_login(c, user, username)
         return response.json(options, headers=NO_STORE)
 
     async def passkey_login_verify(request: Any, response: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from authenticator import ORIGIN, Authenticator, b64
+from authenticator import unb64 as b64_bytes
 from passkey_helpers import (
     LOGIN_VERIFY,
     REGISTER_VERIFY,
@@ -687,3 +688,30 @@ def _passkeys(kit: Kit) -> int:
         return sum([len(await store.list_for_user(u, "passkey")) for u in kit.user_ids])
 
     return asyncio.run(count())
+
+
+def test_options_do_not_tell_whether_a_name_has_an_account(kit: Kit) -> None:
+    """WebAuthn L2 §14.6.2 (username enumeration, ASVS V2.2.x / V3.x): an unknown name and
+    an account without passkeys get one stable decoy credential shaped like alice's real
+    one, so the options do not say which names exist; the decoy opens nothing."""
+    kit.env.register("carol")  # an account without a passkey
+
+    def allowed(name: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = kit.options(name)["publicKey"]["allowCredentials"]
+        return found
+
+    real, unknown, carol = allowed("alice"), allowed("nobody"), allowed("carol")
+    for listed in (real, unknown, carol):
+        assert len(listed) == 1
+        assert set(listed[0]) == set(real[0])
+        assert len(listed[0]["id"]) == len(real[0]["id"])
+    assert unknown == allowed("nobody") == allowed("NOBODY")  # stable, like a real one
+    assert unknown != allowed("somebody-else") != carol
+    assert real[0]["id"] == kit.alice_passkey
+    options = kit.options("nobody")
+    decoy = Authenticator()
+    decoy.cred_init("testserver", b"x")
+    decoy.credential_id = bytes(b64_bytes(unknown[0]["id"]))
+    r = kit.login(options, decoy.get(options["publicKey"], ORIGIN))
+    assert r.status_code == 401
+    reveals_nothing(r, kit)
