@@ -162,12 +162,12 @@ def _bytes(value: Any, key: str, *, optional: bool = False) -> bytes | None:
         return None
     if not isinstance(value, str) or not value or len(value) > MAX_FIELD_CHARS:
         raise BadRequest(f"credential.{key} must be a base64url string.", reason="passkey_body")
-    try:
-        if B64URL.fullmatch(value) is None:
-            raise ValueError(key)
-        return base64url_to_bytes(value)
-    except ValueError:
-        raise BadRequest(f"credential.{key} is not base64url.", reason="passkey_body") from None
+    if B64URL.fullmatch(value) is not None:
+        try:
+            return base64url_to_bytes(value)
+        except ValueError:
+            pass  # a length no base64url string has
+    raise BadRequest(f"credential.{key} is not base64url.", reason="passkey_body")
 
 
 def check_shape(credential: Any, parts: tuple[str, ...]) -> tuple[str, dict[str, Any]]:

@@ -96,6 +96,7 @@ class Kit:
 
 @pytest.fixture
 def kit(make_env: Callable[..., Env], clock: FakeClock) -> Kit:
+    """Tokens mode; alice and bob registered, signed in, one passkey each."""
     env = make_env()
     ids = (str(env.register()["id"]), str(env.register("bob")["id"]))
     alice, bob = Authenticator(), Authenticator()
