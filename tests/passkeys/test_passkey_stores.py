@@ -304,6 +304,8 @@ async def test_sign_in_held_mid_flight_while_the_owner_acts_leaves_nothing(
     reply = await login
     assert reply.status == 401, (app.engine, reply.body)
     assert not await app.survives(reply)
+    wins = [e for e in app.sink.events if e.kind.value == "login_succeeded"]
+    assert [e.detail["method"] for e in wins] == ["password"]  # the refusal is no success
 
 
 @pytest.mark.redis
