@@ -10,8 +10,11 @@ counter moves only forward, by compare-and-set on the record's version.
 
 from __future__ import annotations
 
+import hmac
 import json
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +41,7 @@ from nexios_auth_di.stores.protocols import CredentialRecord
 
 __all__ = [
     "KIND",
+    "REFUSED",
     "Asserted",
     "CounterRegression",
     "begin_login",
@@ -54,7 +58,12 @@ REGISTER, LOGIN = "passkey:register:", "passkey:login:"
 MAX_CREDENTIAL_ID = 1023  # bytes, WebAuthn L2 §5.1 (credential id length limit)
 MAX_FIELD_CHARS = 16384  # base64url of one response part (clientDataJSON, signature...)
 TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
+DECOY_TRANSPORTS = (AuthenticatorTransport.HYBRID, AuthenticatorTransport.INTERNAL)
 CAS_TRIES = 5
+#: the base64url alphabet only: the library's decoder silently drops other characters
+B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+#: the one public detail of every refused sign-in: the body never says which check failed
+REFUSED = "Passkey could not be verified."
 
 
 class CounterRegression(AuthenticationFailed):
@@ -62,7 +71,7 @@ class CounterRegression(AuthenticationFailed):
     the authenticator may have been cloned. Refused; the route audits it."""
 
     def __init__(self, stored: int, seen: int) -> None:
-        super().__init__(reason="passkey_counter_regression")
+        super().__init__(REFUSED, reason="passkey_counter_regression")
         self.stored, self.seen = stored, seen
 
 
@@ -118,17 +127,18 @@ async def begin_registration(c: Any, record: Any) -> dict[str, Any]:
     return await _challenge(c, REGISTER, options, {"user": record.id})
 
 
-async def begin_login(c: Any, user: Any | None, named: bool) -> dict[str, Any]:
-    """Request options: an allow-list of ``user``'s passkeys when a name was given (an
-    unknown name gets an empty list, like a discoverable request, and matches nothing),
-    else a discoverable (username-less) request."""
+async def begin_login(c: Any, user: Any | None, username: str | None) -> dict[str, Any]:
+    """Request options: an allow-list of ``user``'s passkeys when a name was given, else a
+    discoverable (username-less) request. A name with no passkey, unknown or not, gets a
+    decoy (``_decoy``) that matches nothing."""
     keys, rp_id, _ = _settings(c)
     allow: list[PublicKeyCredentialDescriptor] = []
     owner: str | None = None
-    if named:
+    if username is not None:
         owner = "" if user is None else str(user.id)  # "": no passkey is anyone's
         if user is not None:
             allow = [_descriptor(r) for r in await c.credential_store().list_for_user(owner, KIND)]
+        allow = allow or _decoy(c, username)
     options = generate_authentication_options(
         rp_id=rp_id,
         timeout=keys.timeout,
@@ -138,15 +148,26 @@ async def begin_login(c: Any, user: Any | None, named: bool) -> dict[str, Any]:
     return await _challenge(c, LOGIN, options, {"user": owner})
 
 
+def _decoy(c: Any, typed: str) -> list[PublicKeyCredentialDescriptor]:
+    """WebAuthn L2 §14.6.2 (username enumeration): one imaginary credential, stable per
+    typed name and secret per deployment (keyed by ``audit_key``), so the options for an
+    unknown name read like those of an account with one passkey."""
+    name = unicodedata.normalize("NFKC", typed).casefold().encode("utf-8", "replace")
+    digest = hmac.new(c.audit_key(), b"passkey-decoy\0" + name, "sha256").digest()
+    return [PublicKeyCredentialDescriptor(id=digest, transports=list(DECOY_TRANSPORTS))]
+
+
 def _bytes(value: Any, key: str, *, optional: bool = False) -> bytes | None:
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value or len(value) > MAX_FIELD_CHARS:
         raise BadRequest(f"credential.{key} must be a base64url string.", reason="passkey_body")
-    try:
-        return base64url_to_bytes(value)
-    except ValueError:
-        raise BadRequest(f"credential.{key} is not base64url.", reason="passkey_body") from None
+    if B64URL.fullmatch(value) is not None:
+        try:
+            return base64url_to_bytes(value)
+        except ValueError:
+            pass  # a length no base64url string has
+    raise BadRequest(f"credential.{key} is not base64url.", reason="passkey_body")
 
 
 def check_shape(credential: Any, parts: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
@@ -167,7 +188,7 @@ def check_shape(credential: Any, parts: tuple[str, ...]) -> tuple[str, dict[str,
 
 def _refused(exc: Exception, reason: str) -> AuthenticationFailed:
     logger.info("passkey refused (%s): %s", reason, exc)  # the client learns no more
-    return AuthenticationFailed("Passkey could not be verified.", reason=reason)
+    return AuthenticationFailed(REFUSED, reason=reason)
 
 
 async def finish_registration(
@@ -176,8 +197,14 @@ async def finish_registration(
     """§7.1: the challenge (taken, this ceremony's, this user's), then the library's
     checks: type, challenge, origin, RP id hash, UP, UV when required, algorithm."""
     credential_id, response = check_shape(credential, ("clientDataJSON", "attestationObject"))
+    transports = response.get("transports")
+    transports = [] if transports is None else transports
+    if not isinstance(transports, list) or not all(isinstance(t, str) for t in transports):
+        message = "credential.response.transports must be a list of strings."
+        raise BadRequest(message, reason="passkey_body")
     state = await c.one_time_store().take(REGISTER + challenge_id)
     if state is None or state.get("user") != user_id:  # signed in: 400, not a logout
+        logger.info("passkey registration refused: challenge expired, used or not this user's")
         raise BadRequest("Challenge expired or used.", reason="passkey_challenge")
     keys, rp_id, origins = _settings(c)
     try:
@@ -190,16 +217,11 @@ async def finish_registration(
         )
     except Exception as exc:  # the library's errors and its parsers' (CBOR, struct...)
         logger.info("passkey registration refused: %s", exc)
-        raise BadRequest(
-            "Passkey could not be verified.", reason="passkey_registration_invalid"
-        ) from None
-    transports = response.get("transports")
+        raise BadRequest(REFUSED, reason="passkey_registration_invalid") from None
     data = {
         "public_key": bytes_to_base64url(verified.credential_public_key),
         "sign_count": int(verified.sign_count),
-        "transports": [t for t in transports if t in TRANSPORTS][:8]
-        if isinstance(transports, list)
-        else [],
+        "transports": [t for t in transports if t in TRANSPORTS][:8],  # unknown ones: dropped
         "name": name,
         "aaguid": str(verified.aaguid),
         "user_verified": bool(verified.user_verified),
@@ -223,13 +245,13 @@ async def lookup(c: Any, challenge_id: str, credential: Any) -> tuple[dict[str, 
         raise AuthenticationFailed("Challenge expired or used.", reason="passkey_challenge")
     record = await c.credential_store().get(KIND, credential_id)
     if record is None:
-        raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_unknown")
+        raise AuthenticationFailed(REFUSED, reason="passkey_unknown")
     owner = state.get("user")
     if owner is not None and record.user_id != owner:
-        raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_not_owner")
+        raise AuthenticationFailed(REFUSED, reason="passkey_not_owner")
     mine = record.user_id.encode()
     if (owner is None and handle is None) or (handle is not None and handle != mine):
-        raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_user_handle")
+        raise AuthenticationFailed(REFUSED, reason="passkey_user_handle")
     return state, record
 
 
@@ -253,6 +275,11 @@ async def finish_login(c: Any, state: dict[str, Any], record: Any, credential: A
     for _ in range(CAS_TRIES):  # a parallel sign-in may have moved the record
         stored = int(record.data.get("sign_count", 0))
         if (seen or stored) and seen <= stored:
+            logger.warning(
+                "passkey %s of user %s: sign counter went back (stored %d, seen %d); "
+                "the authenticator may have been cloned",
+                record.credential_id, record.user_id, stored, seen,
+            )  # fmt: skip
             raise CounterRegression(stored, seen)
         record.data = {**record.data, "sign_count": seen}
         record.last_used = c.clock()()
@@ -260,8 +287,8 @@ async def finish_login(c: Any, state: dict[str, Any], record: Any, credential: A
             return Asserted(record.user_id, record.credential_id, bool(verified.user_verified))
         record = await store.get(KIND, record.credential_id)
         if record is None:  # deleted meanwhile
-            raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_unknown")
-    raise AuthenticationFailed("Passkey could not be verified.", reason="passkey_busy")
+            raise AuthenticationFailed(REFUSED, reason="passkey_unknown")
+    raise AuthenticationFailed(REFUSED, reason="passkey_busy")
 
 
 def public_view(record: CredentialRecord) -> dict[str, Any]:

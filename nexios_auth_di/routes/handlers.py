@@ -260,7 +260,6 @@ class AuthRoutes:
         """Credentials in the configured login mode (tokens, session or both)."""
         c = self.container
         ip = caller_ip(c, request.scope)
-        await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode, method=method)
         payload: dict[str, Any] = {}
         if self.mode in ("tokens", "both"):
             payload |= await token_pair(c.token_service(), record.id, generation)
@@ -273,6 +272,8 @@ class AuthRoutes:
             if await c.revocation_store().current_generation(record.id) != generation:
                 await session_logout(request)
                 raise TokenRevoked("stale_generation")
+        # audited once issued: a login refused for a stale generation never "succeeded"
+        await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode, method=method)
         await devices.record_login(c, request, record.id, payload, method)
         body, cookies = body_and_cookies(c, payload)
         return send(response, body, cookies, headers=NO_STORE)

@@ -95,7 +95,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         user = None
         if username is not None:
             user = await identify.find_account(c.user_repository(), username)
-        options = await ceremony.begin_login(c, user, username is not None)
+        options = await ceremony.begin_login(c, user, username)
         return response.json(options, headers=NO_STORE)
 
     async def passkey_login_verify(request: Any, response: Any) -> Any:
@@ -112,7 +112,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             proof = await ceremony.finish_login(c, state, stored, credential)
             record = await c.user_repository().get_by_id(proof.user_id)
             if record is None or not record.is_active:
-                raise AuthenticationFailed(reason="passkey_unknown_user")
+                raise AuthenticationFailed(ceremony.REFUSED, reason="passkey_unknown_user")
         except ceremony.CounterRegression as exc:
             await emit(
                 c, EventKind.PASSKEY_COUNTER_REGRESSION, subject, ip,

@@ -17,7 +17,7 @@ from nexios_auth_di.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-RUNNABLE = ["container.md", "migrating.md"]
+RUNNABLE = ["container.md", "migrating.md", "passkeys.md"]
 
 
 def blocks(page: str, lang: str) -> list[str]:

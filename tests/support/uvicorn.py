@@ -23,7 +23,8 @@ READY_TIMEOUT = 20.0
 
 class Worker:
     """``uvicorn <app>`` on 127.0.0.1:``port`` with ``env`` (by default the multiworker
-    example; ``app_dir`` puts another folder's module on uvicorn's path)."""
+    example; ``app_dir`` puts another folder's module on uvicorn's path; ``port`` is a
+    free one unless given, for an app that must know its own origin)."""
 
     def __init__(
         self,
@@ -35,9 +36,10 @@ class Worker:
         timeout: float = 5.0,
         ready_timeout: float = READY_TIMEOUT,
         factory: bool = False,
+        port: int | None = None,
     ) -> None:
         self.timeout, self.ready_timeout = timeout, ready_timeout
-        self.port = free_port()
+        self.port = free_port() if port is None else port
         self.url = f"http://127.0.0.1:{self.port}"
         args = [UVICORN, app, "--host", "127.0.0.1"] + (["--factory"] if factory else [])
         args += ["--port", str(self.port), "--log-level", "warning"]
