@@ -34,6 +34,7 @@ __all__ = [
     "end_device",
     "forget_current",
     "forget_devices",
+    "known_source",
     "live_devices",
     "record_login",
     "touch_refresh",
@@ -138,6 +139,20 @@ async def _alive(container: Any, record: CredentialRecord) -> bool:
     if container.settings().session.server_side:
         return await container.session_store().load(sid) is not None
     return not await revocations.is_refused(sid, subject, stamp)
+
+
+#: looked up for an unknown name too, so a known account costs the same store round trip
+NOBODY = "\x00no-such-account"
+
+
+async def known_source(container: Any, subject: str | None, ip: str) -> bool:
+    """Whether ``subject`` has signed in with its password from ``ip`` before and that
+    login is still on record (a password change or logout-all forgets every record), so
+    the login throttle need not count this source on the account-wide counter."""
+    records = await container.credential_store().list_for_user(subject or NOBODY, KIND)
+    if subject is None or not ip or ip == "unknown":
+        return False
+    return any(r.data.get("ip") == ip for r in records)
 
 
 async def live_devices(container: Any, subject: str) -> list[CredentialRecord]:

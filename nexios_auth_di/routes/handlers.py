@@ -199,7 +199,11 @@ class AuthRoutes:
         # alternating the two forms does not double the guesses (accounts/identify.py)
         known = await identify.find_account(c.user_repository(), username)
         # counted before argon2 runs, so a burst gets at most the limit evaluated
-        reservation = throttle.reserve(username if known is None else known.username, ip)
+        # a source this account signed in from before skips the account-wide counter, so
+        # a distributed flood does not lock the owner out where they log in (devices.py)
+        trusted = await devices.known_source(c, None if known is None else known.id, ip)
+        name = username if known is None else known.username
+        reservation = throttle.reserve(name, ip, known_source=trusted)
         logged = logged_username(c, username)  # before the lookup: hashed
         attempt = await self._reserve(reservation, ip, username=logged, route="login")
         try:

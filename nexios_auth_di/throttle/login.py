@@ -32,7 +32,8 @@ class Attempt:
     """A granted reservation: the counters it was counted on."""
 
     rules: tuple[Rule, ...]
-    clears: frozenset[str]  # keys a success forgets (the account's); the rest get a refund
+    clears: frozenset[str]  # keys a success forgets (this source's, at the account)
+    account: frozenset[str] = frozenset()  # the account's keys: a shed guess is given back
 
 
 class LoginThrottle:
@@ -52,8 +53,17 @@ class LoginThrottle:
     Past a limit, each granted guess locks that counter for ``base_delay * 2**k`` seconds
     (``k`` guesses past the limit, capped at ``max_delay``). Accounts are keyed on the
     *submitted* username (normalised), so a 429 says nothing about whether the account
-    exists. Success clears the account's counters; the IP's counter only gets that one
-    attempt back, or one valid account would let an attacker reset the IP limit.
+    exists. Success clears only the (account, IP) counter of the source that knew the
+    password; the account-wide and IP counters get that one attempt back and keep the
+    other failures, or every login of the owner (an integration logging in each minute)
+    would hand a botnet a fresh account-wide budget, and one valid account would let an
+    attacker reset the IP limit.
+
+    ``known_source``: the caller (``accounts/devices.known_source``) vouches that this IP
+    signed in to this account with the right password before. Such a guess skips the
+    account-wide counter, so a distributed flood that has exhausted it does not lock the
+    owner out of the places they log in from (OWASP "device cookies", here keyed by
+    address); it still counts on the (account, IP) and IP counters.
     ``register_per_ip`` bounds account creation (and its hashing) per IP, per window.
     """
 
@@ -114,12 +124,12 @@ class LoginThrottle:
             self._rule(self.per_account, "login-account", name),
         )
 
-    async def reserve(self, account: str, ip: str) -> Attempt:
+    async def reserve(self, account: str, ip: str, *, known_source: bool = False) -> Attempt:
         """Count one guess on every counter, or raise ``Throttled`` having counted none."""
         account_ip, by_ip, by_account = self.login_rules(account, ip)
-        return await self._reserve(
-            (account_ip, by_ip, by_account), {account_ip.key, by_account.key}, "login_backoff"
-        )
+        rules = (account_ip, by_ip) if known_source else (account_ip, by_ip, by_account)
+        attempt = await self._reserve(rules, {account_ip.key}, "login_backoff")
+        return Attempt(attempt.rules, attempt.clears, frozenset({account_ip.key, by_account.key}))
 
     async def reserve_registration(self, ip: str) -> Attempt:
         """Count one registration from ``ip`` (before any hashing), or raise ``Throttled``."""
@@ -140,7 +150,8 @@ class LoginThrottle:
         return Attempt(tuple(granted), frozenset(clears))
 
     async def succeeded(self, attempt: Attempt) -> None:
-        """The password was right: forget the account's failures, refund the IP's count."""
+        """The password was right: forget this source's failures at the account; the
+        account-wide and IP counters get this attempt back and keep the rest."""
         now = self.clock()
         for rule in attempt.rules:
             if rule.key in attempt.clears:
@@ -155,7 +166,7 @@ class LoginThrottle:
         it would refill the hashing queue for as long as it likes."""
         now = self.clock()
         for rule in attempt.rules:
-            if rule.key in attempt.clears:
+            if rule.key in attempt.account:
                 await self.limiter.release(rule, now)
 
     async def close(self) -> None:

@@ -79,3 +79,35 @@ async def test_password_change_burst_evaluates_at_most_the_limit(
         assert statuses[429] + statuses[503] == 40 - evaluated, statuses  # 503: fail closed
         assert (await s.change_password(ATTACKER, token, PASSWORD)).status_code == 429
         assert (await s.login(OWNER, PASSWORD)).status_code == 200
+
+
+async def test_owner_logins_do_not_refill_a_botnets_account_budget(
+    engine: str, tmp_path: Path, redis_or_none: str | None
+) -> None:
+    """Six rounds of 25 wrong guesses from fresh addresses, each followed by the owner's
+    successful login: at most the account-wide 30 guesses reach argon2 in the window,
+    not 150 (a success forgets only its own source's failures)."""
+    async with site(engine, tmp_path, redis_or_none) as s:
+        owner_ok = 0
+        for round_ in range(6):
+            await asyncio.gather(*(s.login(f"10.{round_}.{n}.1", WRONG) for n in range(25)))
+            owner_ok += (await s.login("192.0.2.10", PASSWORD)).status_code == 200
+        assert owner_ok == 6  # the owner's own place is never locked out
+        wrong = s.passwords.entered - 6
+        assert wrong <= 30, f"{wrong} guesses evaluated"
+
+
+async def test_distributed_flood_does_not_lock_the_owner_out_where_they_log_in(
+    engine: str, tmp_path: Path, redis_or_none: str | None
+) -> None:
+    """Guesses from 60 addresses exhaust the account-wide counter; the owner's right
+    password from the address they signed in from before still works, from a brand-new
+    address it backs off (429), and the flood itself got at most 30 guesses evaluated."""
+    async with site(engine, tmp_path, redis_or_none) as s:
+        assert (await s.login("192.0.2.10", PASSWORD)).status_code == 200
+        s.passwords.entered = 0
+        replies = await asyncio.gather(*(s.login(f"10.9.{n}.1", WRONG) for n in range(60)))
+        assert {r.status_code for r in replies} <= {401, 429}
+        assert s.passwords.entered <= 30
+        assert (await s.login("192.0.2.10", PASSWORD)).status_code == 200
+        assert (await s.login("198.51.100.77", PASSWORD)).status_code == 429

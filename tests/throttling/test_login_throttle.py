@@ -29,10 +29,12 @@ def make(limiter: Any = None, clock: FakeClock | None = None, **limits: Any) -> 
     return LoginThrottle(limiter or MemoryLimiter(), clock=clock or FakeClock(), **options)
 
 
-async def _try(t: LoginThrottle, account: str, ip: str) -> int | None:
+async def _try(
+    t: LoginThrottle, account: str, ip: str, *, known_source: bool = False
+) -> int | None:
     """Reserve one guess: None when granted (and counted), else the Retry-After."""
     try:
-        await t.reserve(account, ip)
+        await t.reserve(account, ip, known_source=known_source)
     except Throttled as exc:
         return exc.retry_after
     return None
@@ -68,19 +70,37 @@ async def test_flood_from_one_ip_spends_only_that_ips_allowance() -> None:
     assert await _try(t, "alice", "198.51.100.200") is not None  # now the account backs off
 
 
-async def test_success_clears_the_account_and_refunds_the_ip() -> None:
-    """A success forgets the account's failures and gives the IP back only that attempt:
-    the IP's earlier failures stay, or one valid account would reset the IP limit."""
+async def test_success_clears_only_its_source_and_refunds_the_rest() -> None:
+    """A success forgets the failures of the source that knew the password; the IP and
+    the account-wide counters get that attempt back and keep every other failure, or one
+    valid account would reset the IP limit and each owner login would reset a botnet's
+    account-wide budget."""
     clock = FakeClock()
-    t = make(clock=clock, per_account=(2, 300), per_ip=(3, 300))
+    t = make(clock=clock, per_account=(3, 300), per_ip=(3, 300), per_account_ip=(2, 300))
     await t.reserve("alice", "192.0.2.1")
     await t.reserve("alice", "192.0.2.1")
-    assert await _try(t, "alice", "192.0.2.2") == 1  # account backs off
-    clock.advance(1)
-    third = await t.reserve("alice", "192.0.2.1")  # IP's third attempt: IP locks too
-    await t.succeeded(third)
-    assert await _try(t, "alice", "192.0.2.1") is None  # account fresh, IP refunded
-    assert await _try(t, "carol", "192.0.2.1") is not None  # ...but IP's 3 failures stay
+    assert await _try(t, "alice", "192.0.2.1") is not None  # this source backs off
+    await t.reserve("alice", "192.0.2.9")  # the account's 3rd failure, from elsewhere
+    await t.reserve("alice", "198.51.100.7", known_source=True)  # the owner mistypes once
+    owner = await t.reserve("alice", "198.51.100.7", known_source=True)
+    await t.succeeded(owner)
+    assert await _try(t, "alice", "198.51.100.7", known_source=True) is None  # forgotten
+    assert await _try(t, "alice", "198.51.100.7", known_source=True) is None
+    assert await _try(t, "alice", "192.0.2.1") is not None  # another source's stay
+    assert await _try(t, "alice", "203.0.113.5") is not None  # and the account-wide ones
+
+
+async def test_known_source_skips_the_exhausted_account_counter() -> None:
+    """Many addresses exhausting the account-wide counter cannot lock the owner out
+    where they signed in before; a new address still backs off, and a known source still
+    has its own (account, IP) limit."""
+    t = make(per_account=(5, 300), per_ip=(100, 300), per_account_ip=(2, 300))
+    for n in range(5):
+        await t.reserve("alice", f"203.0.113.{n}")
+    assert await _try(t, "alice", "198.51.100.1") is not None  # new place: backoff
+    assert await _try(t, "alice", "192.0.2.7", known_source=True) is None
+    assert await _try(t, "alice", "192.0.2.7", known_source=True) is None
+    assert await _try(t, "alice", "192.0.2.7", known_source=True) is not None  # its own 2
 
 
 async def test_shed_guess_is_given_back_to_the_account_not_the_ip() -> None:
