@@ -13,8 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from nexios_auth_di.exceptions import BadRequest, ConfigurationError
+from nexios_auth_di.usernames import username_key
 
-__all__ = ["find_account", "normalize_email", "supports_email"]
+__all__ = [
+    "address_is_a_username",
+    "check_username_address",
+    "find_account",
+    "normalize_email",
+    "supports_email",
+]
 
 MAX_EMAIL_CHARS = 254  # RFC 5321 §4.5.3.1.3 path limit
 BAD_EMAIL = "Field 'email' is not a valid email address."
@@ -56,3 +63,24 @@ async def find_account(users: Any, typed: str) -> Any:
         except BadRequest:
             return None
     return record
+
+
+def check_username_address(username: str, email: str | None) -> None:
+    """A username with an ``@`` must be the account's own address (400 otherwise).
+
+    Login reads a typed name as a username first, so a stranger who took someone's
+    address as a username would capture every email login of that address (the right
+    password is then checked against the squatter's account) and pre-empt sign-ups.
+    """
+    if "@" in username and (email is None or username_key(username) != username_key(email)):
+        raise BadRequest(
+            "A username with '@' must be the account's own email address.",
+            reason="username_is_another_address",
+        )
+
+
+async def address_is_a_username(users: Any, address: str, owner: str | None = None) -> bool:
+    """Whether ``address`` is spelt like another account's username (then it may not be
+    given to ``owner``: a login with it would reach that other account)."""
+    record = await users.get_by_username(address)
+    return record is not None and record.id != owner

@@ -14,18 +14,28 @@ from typing import Any
 from nexios import Depend
 
 from nexios_auth_di.accounts.email import redact_address
-from nexios_auth_di.accounts.identify import MAX_EMAIL_CHARS, normalize_email, supports_email
+from nexios_auth_di.accounts.identify import (
+    MAX_EMAIL_CHARS,
+    address_is_a_username,
+    normalize_email,
+    supports_email,
+)
 from nexios_auth_di.accounts.mailer import reserve_reset
 from nexios_auth_di.accounts.reset import confirm_reset, request_reset
 from nexios_auth_di.accounts.tokens import MAX_TOKEN_CHARS
 from nexios_auth_di.accounts.verification import confirm_verification, send_verification
 from nexios_auth_di.dependencies import current_user
 from nexios_auth_di.events import EventKind
-from nexios_auth_di.exceptions import AuthenticationFailed, BadRequest, ConfigurationError
+from nexios_auth_di.exceptions import (
+    AuthenticationFailed,
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+)
 from nexios_auth_di.routes.bodies import require_password, require_str
 from nexios_auth_di.routes.support import NO_STORE, caller_ip, emit, refuse_api_key, subject_of
 from nexios_auth_di.routes.token_transport import clearing_cookies
-from nexios_auth_di.routes.users import email_key
+from nexios_auth_di.routes.users import EMAIL_TAKEN, email_key
 
 __all__ = ["RESET_ACCEPTED", "routes"]
 
@@ -111,6 +121,8 @@ def routes(h: Any) -> list[tuple[str, str, Any]]:
             raise AuthenticationFailed(reason="email_unknown_user")
         await h.require_fresh_if_enrolled(record, scope)
         await h._confirm_password(record, password, ip, route="email")
+        if await address_is_a_username(users, address, record.id):  # a login would reach them
+            raise Conflict(EMAIL_TAKEN, reason="email_taken")
         old = record.email
         await users.set_email(record.id, address, verified=False)  # 409 when taken
         await emit(

@@ -159,6 +159,7 @@ class AuthRoutes:
         email = None if raw_email is None else identify.normalize_email(raw_email)
         raw_name = require_str(body, "username", max_chars=MAX_USERNAME_CHARS)
         username = enforce_username(raw_name, c.settings().usernames)  # stored form (NFKC)
+        identify.check_username_address(username, email)
         password = require_password(body, "password")
         passwords, users = c.password_service(), c.user_repository()
         passwords.validate(password)
@@ -172,7 +173,8 @@ class AuthRoutes:
         if email is None:
             record = await users.create(username, await passwords.hash(password))
         else:  # a taken address: the same 409 shape as a taken name (docs/accounts.md)
-            if not identify.supports_email(users) or await users.get_by_email(email):
+            taken = not identify.supports_email(users) or await users.get_by_email(email)
+            if taken or await identify.address_is_a_username(users, email):
                 raise Conflict("Email is not available", reason="email_taken")
             record = await users.create(username, await passwords.hash(password), email=email)
             await verification.send_verification(c, record, ip)

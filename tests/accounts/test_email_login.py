@@ -188,3 +188,53 @@ async def test_unverified_login_loop_is_not_a_mail_cannon(
         assert answer.status_code == 403
     await env.drain()
     assert len([m for m in env.mail.outbox if m.kind == "verify"]) == 1 + 2
+
+
+SQUATS = [
+    pytest.param("victim@example.com", None, id="address-as-username-no-email-F7"),
+    pytest.param("VICTIM@example.com", "me@example.com", id="case-variant-other-email-F7"),
+    pytest.param("future@example.com", "other@example.com", id="presquat-future-address-F7"),
+]
+
+
+@pytest.mark.parametrize(("username", "email"), SQUATS)
+async def test_a_username_with_at_must_be_its_own_address(
+    env: Env, username: str, email: str | None
+) -> None:
+    """Attack row (account squatting, ASVS 2.2 / CWE-287): a username spelt like an
+    address that is not the account's own is a 400, so nobody can capture another
+    person's email login (login reads a username first)."""
+    body = {"username": username, "password": PASSWORD}
+    if email is not None:
+        body["email"] = email
+    answer = await env.post("/auth/register", body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "bad_request"
+    assert await env.repo.get_by_username(username) is None
+
+
+async def test_own_address_as_username_works(env: Env) -> None:
+    """The control: a username that is the account's own address registers and logs in
+    by that address."""
+    await env.register("Ada@example.com", "ada@example.com")
+    assert "access_token" in await env.login("ada@example.com")
+
+
+async def test_an_address_spelt_like_another_username_is_not_available(env: Env) -> None:
+    """An account whose username is an address (its own, then moved away) keeps that
+    name: nobody else may take the address at sign-up or by changing theirs (409), or a
+    login with it would reach the first account."""
+    await env.register("ada@example.com", "ada@example.com")
+    auth = bearer((await env.login("ada@example.com"))["access_token"])
+    moved = await env.post("/auth/email", {"email": "ada2@example.com", "password": PASSWORD},
+                           headers=auth)  # fmt: skip
+    assert moved.status_code == 200
+    signup = await env.post(
+        "/auth/register", {"username": "eve", "password": PASSWORD, "email": "ADA@example.com"}
+    )
+    assert signup.status_code == 409
+    await env.register("bob", "bob@example.com")
+    bob = bearer((await env.login("bob"))["access_token"])
+    change = await env.post("/auth/email", {"email": "ada@example.com", "password": PASSWORD},
+                            headers=bob)  # fmt: skip
+    assert change.status_code == 409

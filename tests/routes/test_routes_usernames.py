@@ -80,7 +80,7 @@ ACCEPTED = [
     ("han + hiragana (Japanese)", "やまだ太郎", "やまだ太郎"),
     ("hangul + han (Korean)", "김철수金", "김철수金"),
     ("latin + kana + han (UTS #39 highly restrictive)", "taroやまだ山田", "taroやまだ山田"),
-    ("ascii punctuation", "ada.lovelace_1-2@example.com", "ada.lovelace_1-2@example.com"),
+    ("ascii punctuation", "ada.lovelace_1-2", "ada.lovelace_1-2"),  # "@": own address only
     ("one character", "x", "x"),
     ("exactly 64", "a" * 64, "a" * 64),
 ]
