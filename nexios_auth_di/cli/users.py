@@ -83,16 +83,21 @@ def create(
 
 @user.command("set-permissions")
 @click.argument("username")
-@click.argument("permissions", nargs=-1, required=True)
+@click.argument("permissions", nargs=-1)
+@click.option("--none", "clear", is_flag=True, help="Remove every permission.")
 @container_options()
 def set_permissions(
     username: str,
     permissions: tuple[str, ...],
+    clear: bool,
     profile: str | None,
     config_path: str | None,
     users_db: str,
 ) -> None:
-    """Replace USERNAME's permissions with PERMISSIONS (effective on the next request)."""
+    """Replace USERNAME's permissions with PERMISSIONS (effective on the next request);
+    ``--none`` removes them all (never by accident: no names without it is an error)."""
+    if bool(permissions) == clear:
+        raise click.UsageError("give PERMISSIONS, or --none to remove them all")
     granted = _permissions(permissions)
     c = open_container(profile=profile, config_path=config_path, users_db=users_db)
 
@@ -103,7 +108,7 @@ def set_permissions(
         return record
 
     record = run(c, work)
-    click.echo(f"{record.username}: {' '.join(granted)}")
+    click.echo(f"{record.username}: {' '.join(granted) or '(no permissions)'}")
 
 
 @user.command("deactivate")

@@ -44,13 +44,18 @@ def test_user_create_hashes_with_the_configured_profile(env: Env) -> None:
 
 def test_set_permissions_and_deactivate(ada: Env) -> None:
     """``set-permissions`` replaces the permission list (by the sign-in key, so case does
-    not matter) and ``deactivate`` clears is_active; both leave the hash alone."""
+    not matter; ``--none`` empties it, never an empty argument list) and ``deactivate`` clears is_active; both leave the hash alone."""
     before = stored(ada.users, "ada")
     result = ada.invoke(ada.args("user", "set-permissions", "ADA", "admin", "notes:write"))
     assert result.exit_code == 0, result.output
     assert stored(ada.users, "ada").permissions == ("admin", "notes:write")
     assert ada.invoke(ada.args("user", "set-permissions", "ada", "admin")).exit_code == 0
     assert stored(ada.users, "ada").permissions == ("admin",)
+    assert ada.invoke(ada.args("user", "set-permissions", "ada")).exit_code == 2  # no names
+    assert stored(ada.users, "ada").permissions == ("admin",)
+    assert ada.invoke(ada.args("user", "set-permissions", "ada", "x", "--none")).exit_code == 2
+    assert ada.invoke(ada.args("user", "set-permissions", "ada", "--none")).exit_code == 0
+    assert stored(ada.users, "ada").permissions == ()
     assert ada.invoke(ada.args("user", "deactivate", "ada")).exit_code == 0
     after = stored(ada.users, "ada")
     assert after.is_active is False
