@@ -44,7 +44,8 @@ def test_user_create_hashes_with_the_configured_profile(env: Env) -> None:
 
 def test_set_permissions_and_deactivate(ada: Env) -> None:
     """``set-permissions`` replaces the permission list (by the sign-in key, so case does
-    not matter; ``--none`` empties it, never an empty argument list) and ``deactivate`` clears is_active; both leave the hash alone."""
+    not matter; ``--none`` empties it, never an empty argument list) and
+    ``deactivate`` clears is_active; both leave the hash alone."""
     before = stored(ada.users, "ada")
     result = ada.invoke(ada.args("user", "set-permissions", "ADA", "admin", "notes:write"))
     assert result.exit_code == 0, result.output
