@@ -23,6 +23,7 @@ the form calls ``csrf_token(request)``, which starts an anonymous session.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -80,6 +81,8 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
     if h.mode not in ("session", "both") or not login_url:
         return []
     joiner = "&" if "?" in login_url else "?"
+    session_only = copy.copy(h)
+    session_only.mode = "session"
 
     def back_to_form(error: str, next_url: str) -> str:
         return f"{login_url}{joiner}error={error}&next={quote(next_url, safe='')}"
@@ -106,7 +109,11 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             where = back_to_form("invalid", next_url)
             return response.redirect(where, status_code=303, headers=dict(NO_STORE))
         landing = _Landing(response, next_url, back_to_form("mfa_required", next_url))
-        return await h.complete_login(request, landing, record, generation, method="form")
+        # a browser gets the session only: tokens in a body it never reads would be
+        # live credentials (and device records) that nobody holds
+        return await session_only.complete_login(
+            request, landing, record, generation, method="form"
+        )
 
     async def form_logout(request: Any, response: Any) -> Any:
         form = await read_form(request, limit=h.limit)

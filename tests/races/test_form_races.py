@@ -121,3 +121,14 @@ async def test_logout_others_burst_keeps_exactly_this_session(race: RaceApp) -> 
     )
     assert {s.status for s in statuses} == {401}
     assert (await race.call("GET", "/me", cookie=kept)).status == 200
+
+
+async def test_form_login_in_both_mode_issues_the_session_only(race: RaceApp) -> None:
+    """In ``both`` login mode the form login still makes only a session: a token pair in
+    a body the browser never reads would be a live credential nobody holds."""
+    user_id = await race.register()
+    done = await _form_login(race)
+    assert done.status_code == 303
+    assert _cookie_of(done) is not None
+    records = await race.container.credential_store().list_for_user(user_id, "device")
+    assert [r.data["type"] for r in records] == ["session"]
