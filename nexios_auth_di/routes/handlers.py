@@ -375,6 +375,9 @@ class AuthRoutes:
         record = await users.get_by_id(subject)
         if record is None or not record.is_active:
             raise AuthenticationFailed(reason="password_unknown_user")
+        # the new pair is a fresh login: with TOTP on, a stolen token plus a phished
+        # password must not become one (and then an API key or a moved address)
+        await self.require_fresh_if_enrolled(record, scope)
         await self._confirm_password(record, current, ip, route="password")
         if new == current:
             raise BadRequest("The new password must differ from the current one.")

@@ -1,4 +1,5 @@
-"""Step-up on the routes that hand out lasting access: API keys and the recovery email."""
+"""Step-up on the routes that hand out lasting access: API keys, the recovery email, and
+the password change (its new pair would otherwise be a fresh login for a token thief)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ ROUTES = [
     pytest.param(
         "/auth/email", {"email": "new@example.com", "password": PASSWORD}, 200,
         id="email-change-ASVS-V3.7.1",
+    ),
+    pytest.param(
+        "/auth/password",
+        {"current_password": PASSWORD, "new_password": "a brand new passphrase 9"}, 200,
+        id="password-change-mints-a-fresh-pair-ASVS-V3.7.1",
     ),
 ]  # fmt: skip
 
@@ -56,7 +62,8 @@ def test_enrolled_fresh_login_goes_straight_through(
     """A login that just passed the code needs no extra step (the password still does)."""
     env, clock, secret, _ = mfa_env
     access = _mfa_login(env, secret, clock)
-    wrong = {**body, "password": "not the password"}
+    field = "current_password" if "current_password" in body else "password"
+    wrong = {**body, field: "not the password"}
     assert env.client.post(path, json=wrong, headers=bearer(access)).status_code == 403
     r = env.client.post(path, json=body, headers=bearer(access))
     assert r.status_code == ok, r.text
