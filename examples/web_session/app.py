@@ -33,6 +33,7 @@ from nexios.dependencies import Depend
 
 from nexios_auth_di import AuthContainer, current_user, install, optional_user
 from nexios_auth_di.config import profile_path
+from nexios_auth_di.dependencies import require_user
 from nexios_auth_di.http.compat import silence_dependency_print
 from nexios_auth_di.http.redirects import safe_next
 from nexios_auth_di.routes import auth_router
@@ -143,7 +144,7 @@ def create_app(profile: str = "development", data_dir: str | None = None) -> Nex
     async def add_note(request: Any, response: Any) -> Any:
         form = await read_form(request)
         require_form_csrf(request.scope, form)  # before the user is read (403 otherwise)
-        user = await current_user_of(request)
+        user = await require_user(request)  # the 401: an unsafe method is never redirected
         text = form.get("text", "").strip()[:MAX_NOTE_CHARS]
         if text:
             notes.setdefault(str(user.id), []).append(text)
@@ -152,10 +153,3 @@ def create_app(profile: str = "development", data_dir: str | None = None) -> Nex
     app.mount_router(auth_router(container))
     install(app, container)
     return app
-
-
-async def current_user_of(request: Any) -> Any:
-    """The signed-in user, or the guard's 401 (an unsafe method is never redirected)."""
-    from nexios_auth_di.dependencies import require_user
-
-    return await require_user(request)

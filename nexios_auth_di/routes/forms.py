@@ -23,7 +23,6 @@ the form calls ``csrf_token(request)``, which starts an anonymous session.
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -81,11 +80,12 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
     if h.mode not in ("session", "both") or not login_url:
         return []
     joiner = "&" if "?" in login_url else "?"
-    session_only = copy.copy(h)
-    session_only.mode = "session"
 
     def back_to_form(error: str, next_url: str) -> str:
         return f"{login_url}{joiner}error={error}&next={quote(next_url, safe='')}"
+
+    def see_other(response: Any, where: str, **headers: str) -> Any:
+        return response.redirect(where, status_code=303, headers={**NO_STORE, **headers})
 
     async def form_login(request: Any, response: Any) -> Any:
         form = await read_form(request, limit=h.limit)
@@ -94,25 +94,20 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         username = _field(form, "username", MAX_USERNAME_CHARS)
         password = _field(form, "password", MAX_PASSWORD_BYTES)
         if not username or not password or len(password.encode()) > MAX_PASSWORD_BYTES:
-            where = back_to_form("invalid", next_url)
-            return response.redirect(where, status_code=303, headers=dict(NO_STORE))
+            return see_other(response, back_to_form("invalid", next_url))
         try:
             record, generation = await h.check_password(request, username, password)
         except Throttled as exc:
-            headers = dict(NO_STORE, **(exc.headers or {}))
-            where = back_to_form("throttled", next_url)
-            return response.redirect(where, status_code=303, headers=headers)
+            return see_other(response, back_to_form("throttled", next_url), **(exc.headers or {}))
         except PermissionDenied:  # the right password, address not verified (a link was sent)
-            where = back_to_form("unverified", next_url)
-            return response.redirect(where, status_code=303, headers=dict(NO_STORE))
+            return see_other(response, back_to_form("unverified", next_url))
         except AuthenticationFailed:  # unknown account or wrong password: one answer
-            where = back_to_form("invalid", next_url)
-            return response.redirect(where, status_code=303, headers=dict(NO_STORE))
+            return see_other(response, back_to_form("invalid", next_url))
         landing = _Landing(response, next_url, back_to_form("mfa_required", next_url))
         # a browser gets the session only: tokens in a body it never reads would be
         # live credentials (and device records) that nobody holds
-        return await session_only.complete_login(
-            request, landing, record, generation, method="form"
+        return await h.complete_login(
+            request, landing, record, generation, method="form", mode="session"
         )
 
     async def form_logout(request: Any, response: Any) -> Any:
@@ -125,7 +120,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
             await devices.forget_current(c, scope, subject)
             await emit(c, EventKind.LOGOUT, subject, caller_ip(c, scope), auth="session")
         await session_logout(request)
-        return response.redirect(login_url, status_code=303, headers=dict(NO_STORE))
+        return see_other(response, login_url)
 
     async def form_logout_others(request: Any, response: Any) -> Any:
         form = await read_form(request, limit=h.limit)
@@ -135,8 +130,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         scope = request.scope
         subject = session_user(c, scope)
         if subject is None or subject != subject_of(user):  # a session of this browser only
-            where = back_to_form("signed_out", next_url)
-            return response.redirect(where, status_code=303, headers=dict(NO_STORE))
+            return see_other(response, back_to_form("signed_out", next_url))
         generation = await c.token_service().revoke_all(subject)  # tokens of every device
         await devices.forget_devices(c, subject)
         # this browser stays in under the new generation and a new session id
@@ -147,7 +141,7 @@ def routes(h: AuthRoutes) -> list[RouteRow]:
         await emit(c, EventKind.LOGOUT_ALL, subject, caller_ip(c, scope), kept="this_session")
         await devices.record_login(c, request, subject, {}, "session")  # this one, again
         logger.info("form logout-others: %s other session(s) ended", max(ended, 0))
-        return response.redirect(next_url, status_code=303, headers=dict(NO_STORE))
+        return see_other(response, next_url)
 
     return [
         ("/form/login", "POST", form_login),

@@ -249,27 +249,39 @@ class AuthRoutes:
         *,
         method: str,
         skip_second_factor: bool = False,
+        mode: str | None = None,
     ) -> Any:
         """Every way in (password, OIDC, passkey) ends here once its first factor passed:
         an enrolled user gets an ``mfa_token`` instead of credentials (``routes/mfa.py``)
         unless ``skip_second_factor`` (a user-verified passkey is two factors already).
-        ``generation`` is the user's credential generation read before the first factor."""
+        ``generation`` is the user's credential generation read before the first factor;
+        ``mode`` narrows the configured login mode (an HTML form wants the session only)."""
         if not skip_second_factor and await self.second_factor_required(record):
             from nexios_auth_di.routes.mfa import second_factor
 
             return await second_factor(self, request, response, record, generation, method)
-        return await self.issue_login(request, response, record, generation, method=method)
+        return await self.issue_login(
+            request, response, record, generation, method=method, mode=mode
+        )
 
     async def issue_login(
-        self, request: Any, response: Any, record: Any, generation: float, *, method: str
+        self,
+        request: Any,
+        response: Any,
+        record: Any,
+        generation: float,
+        *,
+        method: str,
+        mode: str | None = None,
     ) -> Any:
-        """Credentials in the configured login mode (tokens, session or both)."""
+        """Credentials in the configured login mode (tokens, session or both), or ``mode``."""
         c = self.container
         ip = caller_ip(c, request.scope)
+        mode = mode or self.mode
         payload: dict[str, Any] = {}
-        if self.mode in ("tokens", "both"):
+        if mode in ("tokens", "both"):
             payload |= await token_pair(c.token_service(), record.id, generation)
-        if self.mode in ("session", "both"):
+        if mode in ("session", "both"):
             if not sessions_active(request.scope):
                 raise ConfigurationError("session login needs SessionMiddleware in front")
             await session_login(request, record.id, subject=record.id, generation=generation)
@@ -279,7 +291,7 @@ class AuthRoutes:
                 await session_logout(request)
                 raise TokenRevoked("stale_generation")
         # audited once issued: a login refused for a stale generation never "succeeded"
-        await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=self.mode, method=method)
+        await emit(c, EventKind.LOGIN_SUCCEEDED, record.id, ip, mode=mode, method=method)
         await devices.record_login(c, request, record.id, payload, method)
         body, cookies = body_and_cookies(c, payload)
         return send(response, body, cookies, headers=NO_STORE)

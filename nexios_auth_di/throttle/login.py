@@ -128,15 +128,21 @@ class LoginThrottle:
         """Count one guess on every counter, or raise ``Throttled`` having counted none."""
         account_ip, by_ip, by_account = self.login_rules(account, ip)
         rules = (account_ip, by_ip) if known_source else (account_ip, by_ip, by_account)
-        attempt = await self._reserve(rules, {account_ip.key}, "login_backoff")
-        return Attempt(attempt.rules, attempt.clears, frozenset({account_ip.key, by_account.key}))
+        keys = {account_ip.key, by_account.key}  # the account's: a shed guess is refunded
+        return await self._reserve(rules, {account_ip.key}, "login_backoff", keys)
 
     async def reserve_registration(self, ip: str) -> Attempt:
         """Count one registration from ``ip`` (before any hashing), or raise ``Throttled``."""
         rule = self._rule(self.register_per_ip, "register-ip", ip, backoff=False)
         return await self._reserve((rule,), set(), "register_rate")
 
-    async def _reserve(self, rules: tuple[Rule, ...], clears: set[str], reason: str) -> Attempt:
+    async def _reserve(
+        self,
+        rules: tuple[Rule, ...],
+        clears: set[str],
+        reason: str,
+        account: set[str] | None = None,
+    ) -> Attempt:
         now = self.clock()
         granted: list[Rule] = []
         for rule in rules:
@@ -147,7 +153,7 @@ class LoginThrottle:
                     await self.limiter.release(earlier, now)
                 raise Throttled(decision.retry_after, reason=reason)
             granted.append(rule)
-        return Attempt(tuple(granted), frozenset(clears))
+        return Attempt(tuple(granted), frozenset(clears), frozenset(account or ()))
 
     async def succeeded(self, attempt: Attempt) -> None:
         """The password was right: forget this source's failures at the account; the
