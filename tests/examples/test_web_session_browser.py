@@ -68,13 +68,27 @@ def hostile(site: tuple[Worker, str]) -> Iterator[str]:
 
 
 def click_and_wait(driver: Any, element_id: str) -> None:
-    """Click a submit button and wait until the next page replaced this one."""
-    from selenium.webdriver.support import expected_conditions
+    """Click a submit button and wait until the next page replaced this one and finished
+    loading. A page is marked before the click (a new page has a fresh ``window``); while
+    the pages swap, chromedriver can fail on nodes of the old one, which is not a result."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
-    html = driver.find_element("tag name", "html")
-    driver.find_element("id", element_id).click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(html))
+    def replaced(d: Any) -> bool:
+        try:
+            return bool(d.execute_script(
+                "return window.__before_click === undefined && document.readyState === 'complete'"
+            ))  # fmt: skip
+        except WebDriverException:
+            return False
+
+    driver.execute_script("window.__before_click = true")
+    try:
+        driver.find_element("id", element_id).click()
+    except WebDriverException as exc:  # chromedriver looked at the node after the submit
+        if "does not belong to the document" not in str(exc):  # had replaced the page
+            raise
+    WebDriverWait(driver, 15).until(replaced)
 
 
 def wait_for_url(driver: Any, url: str) -> None:
